@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { localActor, runOperation } from '../../src/admin/operations.js';
+import { startServer } from '../../src/api/server.js';
+import { loadConfig } from '../../src/config/config.js';
+import { openContext } from '../../src/context.js';
+import { CaError } from '../../src/errors.js';
+import { progress, resolveDataDir } from '../runner.js';
+
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run the service: REST API, status endpoints and the admin socket for the CLI')
+    .option('--port <n>', 'TCP port (default 8080, or EIMZA_PORT); 0 picks a free one', (v) => Number(v))
+    .option('--host <addr>', 'address to bind (default 127.0.0.1, or EIMZA_HOST)')
+    .option('--init-if-empty', 'create the demo CA hierarchy first if the data directory has none (what `npm start` does)')
+    .addHelpText('after', '\nExample:\n  eimza --data-dir /var/lib/eimza serve --port 8080')
+    .action(async (opts: { port?: number; host?: string; initIfEmpty?: boolean }, cmd: Command) => {
+      const config = loadConfig(resolveDataDir(cmd.optsWithGlobals()));
+      if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
+        throw new CaError('malformed', '--port must be a port number', { code: 'invalidArgument' });
+      }
+      const app = await openContext(config);
+      const log = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) =>
+        process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })}\n`);
+      if (opts.initIfEmpty && (await app.ca.cas.isEmpty())) {
+        process.stdout.write(`First start: creating the demo CA hierarchy in ${config.dataDir} (key store: ${app.ca.keys.defaultBackend})\n`);
+        await runOperation(
+          { ca: app.ca, defaults: { rootAlgorithm: config.ca.rootAlgorithm, issuingAlgorithm: config.ca.issuingAlgorithm }, actor: localActor(), progress },
+          'ca.init',
+          {},
+        );
+        process.stderr.write('\n');
+      }
+      const server = await startServer(app, { host: opts.host ?? config.server.host, port: opts.port ?? config.server.port, log });
+      const cas = await app.ca.cas.list();
+      process.stdout.write(
+        [
+          `e-imza is running (data: ${config.dataDir}, database: ${config.database.kind}, keys: ${app.ca.keys.defaultBackend})`,
+          `  health      ${server.url}/health`,
+          ...cas.map((c) => `  CA ${c.record.name.padEnd(8)} ${c.certificate.subject}`),
+          `  admin CLI   npx eimza --data-dir ${config.dataDir} cert list`,
+          '',
+        ].join('\n'),
+      );
+      const stop = async () => {
+        await server.close();
+        await app.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+}

@@ -1,0 +1,25 @@
+import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerCaCommands } from './commands/ca.js';
+import { registerCertCommands } from './commands/cert.js';
+import { registerServeCommands } from './commands/serve.js';
+import { reportAndExit } from './runner.js';
+
+const program = new Command()
+  .name('eimza')
+  .description('e-imza certificate authority: CA hierarchy, issuance, status, audit')
+  .option('--data-dir <dir>', 'data directory (default ./data, or EIMZA_DATA_DIR)')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerCaCommands(program);
+registerCertCommands(program);
+registerAuditCommands(program);
+registerServeCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  reportAndExit(e);
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely/migration';
+import * as initial from './2026-11-23T1000-initial.js';
+
+/** Every migration, in order. Names are timestamps; a landed migration is never edited. */
+export const migrations: Record<string, Migration> = {
+  '2026-11-23T1000-initial': initial,
+};

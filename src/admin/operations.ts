@@ -1,0 +1,158 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { parseCaAlgorithm } from '../ca/algorithms.js';
+import { initHierarchy } from '../ca/hierarchy.js';
+import { issueCertificate } from '../ca/issue.js';
+import { certificateHistory, effectiveStatus, findCertificates, getCertificate, verifyAuditLog } from '../ca/queries.js';
+import { reconcileReservations } from '../ca/reconcile.js';
+import type { CaDeps } from '../ca/deps.js';
+import type { CertificateRecord } from '../domain/certificate.js';
+import { HOLDER_FIELDS } from '../domain/holder.js';
+import { CaError } from '../errors.js';
+import { pemEncode } from '../x509/pem.js';
+
+/**
+ * The operations the CLI offers, as data-in/data-out functions. The CLI runs them in-process, or,
+ * while `eimza serve` holds the embedded database, sends them to the server's admin socket, which
+ * runs the very same function: one implementation, two transports. File I/O stays in the CLI.
+ */
+export interface OperationContext {
+  ca: CaDeps;
+  defaults: { rootAlgorithm: string; issuingAlgorithm: string };
+  /** Who asked (the local user for the CLI). */
+  actor: string;
+  progress: (message: string) => void;
+}
+
+type Operation<I extends z.ZodType> = {
+  input: I;
+  run: (ctx: OperationContext, input: z.infer<I>) => Promise<unknown>;
+};
+
+function op<I extends z.ZodType>(input: I, run: (ctx: OperationContext, input: z.infer<I>) => Promise<unknown>): Operation<I> {
+  return { input, run };
+}
+
+const holderSchema = z
+  .object(Object.fromEntries(HOLDER_FIELDS.map((f) => [f, z.string().max(200).optional()])) as Record<
+    (typeof HOLDER_FIELDS)[number],
+    z.ZodOptional<z.ZodString>
+  >)
+  .strict();
+
+export const operations = {
+  'ca.init': op(z.object({ rootAlgorithm: z.string().optional(), issuingAlgorithm: z.string().optional() }), async (ctx, i) => {
+    return initHierarchy(ctx.ca, {
+      rootAlgorithm: parseCaAlgorithm(i.rootAlgorithm ?? ctx.defaults.rootAlgorithm),
+      issuingAlgorithm: parseCaAlgorithm(i.issuingAlgorithm ?? ctx.defaults.issuingAlgorithm),
+      actor: ctx.actor,
+      onProgress: ctx.progress,
+    });
+  }),
+
+  'ca.list': op(z.object({}), async (ctx) => {
+    const cas = await ctx.ca.cas.list();
+    return cas.map((c) => ({
+      name: c.record.name,
+      kind: c.record.kind,
+      parent: c.record.parentName,
+      subject: c.certificate.subject,
+      serial: c.record.certificateSerial,
+      notAfter: c.certificate.notAfter.toISOString(),
+      keyUri: c.record.keyUri,
+      certificatePem: pemEncode('CERTIFICATE', c.certificateDer),
+      chainPem: c.chainDer.map((d) => pemEncode('CERTIFICATE', d)).join(''),
+      ocspSignerPem: c.ocspCertificateDer ? pemEncode('CERTIFICATE', c.ocspCertificateDer) : null,
+    }));
+  }),
+
+  'cert.issue': op(
+    z.object({
+      profile: z.string(),
+      csr: z.string().max(64 * 1024),
+      holder: holderSchema,
+      days: z.number().int().optional(),
+    }),
+    async (ctx, i) => {
+      const issued = await issueCertificate(ctx.ca, {
+        profile: i.profile,
+        csr: i.csr.startsWith('base64:') ? Buffer.from(i.csr.slice(7), 'base64') : i.csr,
+        holder: i.holder,
+        ...(i.days !== undefined ? { days: i.days } : {}),
+        actor: ctx.actor,
+      });
+      return { serial: issued.serial, certificatePem: issued.pem, chainPem: issued.chainPem };
+    },
+  ),
+
+  'cert.show': op(z.object({ serial: z.string() }), async (ctx, i) => {
+    const record = await getCertificate(ctx.ca, i.serial);
+    const history = await certificateHistory(ctx.ca, record.serial);
+    return {
+      ...certificateView(ctx.ca, record),
+      certificatePem: record.der ? pemEncode('CERTIFICATE', record.der) : null,
+      history: history.map((h) => ({ at: h.occurredAt.toISOString(), actor: h.actor, action: h.action })),
+    };
+  }),
+
+  'cert.list': op(
+    z.object({ status: z.enum(['reserved', 'active', 'suspended', 'revoked']).optional(), profile: z.string().optional(), limit: z.number().int().min(1).max(100000).optional() }),
+    async (ctx, i) => {
+      const records = await findCertificates(ctx.ca, {
+        ...(i.status ? { status: i.status } : {}),
+        ...(i.profile ? { profile: i.profile } : {}),
+        limit: i.limit ?? 1000,
+      });
+      return records.map((r) => certificateView(ctx.ca, r));
+    },
+  ),
+
+  'audit.verify': op(z.object({}), async (ctx) => verifyAuditLog(ctx.ca, (n) => ctx.progress(`${n} events checked`))),
+
+  'reconcile': op(z.object({}), async (ctx) => reconcileReservations(ctx.ca, ctx.actor)),
+} as const;
+
+export type OperationName = keyof typeof operations;
+
+export function isOperationName(name: string): name is OperationName {
+  return Object.hasOwn(operations, name);
+}
+
+export async function runOperation(ctx: OperationContext, name: string, rawInput: unknown): Promise<unknown> {
+  if (!isOperationName(name)) throw new CaError('notFound', `no operation ${name}`, { code: 'unknownOperation' });
+  const operation = operations[name] as Operation<z.ZodType>;
+  const parsed = operation.input.safeParse(rawInput ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CaError('malformed', `${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`, { code: 'invalidInput' });
+  }
+  return operation.run(ctx, parsed.data);
+}
+
+export function certificateView(deps: CaDeps, r: CertificateRecord) {
+  return {
+    serial: r.serial,
+    ca: r.caName,
+    profile: r.profile,
+    status: effectiveStatus(deps, r),
+    subject: r.subject,
+    notBefore: r.notBefore.toISOString(),
+    notAfter: r.notAfter.toISOString(),
+    issuedAt: r.issuedAt?.toISOString() ?? null,
+    statusChangedAt: r.statusChangedAt.toISOString(),
+    revocationReason: r.revocationReason,
+    revokedAt: r.revokedAt?.toISOString() ?? null,
+    invalidityDate: r.invalidityDate?.toISOString() ?? null,
+    provenance: r.provenance,
+  };
+}
+
+export function localActor(): string {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    /* no passwd entry (containers) */
+  }
+  return `cli:${user}@${os.hostname()}`;
+}

@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import { reconcileReservations } from '../ca/reconcile.js';
+import type { AppContext } from '../context.js';
+import { startAdminSocket } from '../admin/socket.js';
+import { createApp } from './app.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+type Log = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+/**
+ * `eimza serve`: the HTTP service, the admin socket for the CLI, and the reconciler that resolves
+ * reservations left by a crash. Returns once listening.
+ */
+export async function startServer(app: AppContext, opts: { host: string; port: number; log: Log }): Promise<RunningServer> {
+  const { ca } = app;
+  await reconcile(app, opts.log);
+  const reconcileTimer = setInterval(() => void reconcile(app, opts.log), Math.max(10_000, ca.reservationGraceMs / 2));
+  reconcileTimer.unref();
+
+  const httpServer = http.createServer(createApp({ ca, log: opts.log }));
+  httpServer.keepAliveTimeout = 65_000; // longer than typical load-balancer idle timeouts
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+
+  const admin = await startAdminSocket(
+    app.config.dataDir,
+    (actor, progress) => ({
+      ca,
+      defaults: { rootAlgorithm: app.config.ca.rootAlgorithm, issuingAlgorithm: app.config.ca.issuingAlgorithm },
+      actor,
+      progress,
+    }),
+    opts.log,
+  );
+
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    async close() {
+      clearInterval(reconcileTimer);
+      await admin.close();
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
+    },
+  };
+}
+
+async function reconcile(app: AppContext, log: Log): Promise<void> {
+  try {
+    const { resolved } = await reconcileReservations(app.ca);
+    if (resolved.length) log('info', 'resolved unfinished issuances', { serials: resolved });
+  } catch (e) {
+    log('error', 'reconciler failed', { error: e instanceof Error ? e.message : String(e) });
+  }
+}

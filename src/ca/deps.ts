@@ -1,0 +1,23 @@
+import type { Clock } from '../clock.js';
+import type { PkiSettings } from '../policy/settings.js';
+import type { KeyRegistry } from '../signing/registry.js';
+import type { Db } from '../store/database.js';
+import type { CaDirectory } from './directory.js';
+
+/** Test seams for crash-consistency checks; never set in production. */
+export interface FaultHooks {
+  /** Called after the CA signed and before the certificate is stored. Throw to simulate a crash. */
+  afterSign?: (serial: string, der: Uint8Array) => void | Promise<void>;
+}
+
+/** Everything the CA use cases need, built once by the composition root. */
+export interface CaDeps {
+  db: Db;
+  clock: Clock;
+  keys: KeyRegistry;
+  cas: CaDirectory;
+  settings: PkiSettings;
+  /** Reservations older than this are resolved by the reconciler (a crash between sign and store). */
+  reservationGraceMs: number;
+  faults?: FaultHooks;
+}

@@ -1,0 +1,36 @@
+import { verifyAuditLog as verifyChain } from '../audit/log.js';
+import type { ChainVerdict } from '../audit/chain.js';
+import { isExpired, type CertificateRecord, type CertificateStatus } from '../domain/certificate.js';
+import { parseSerial } from '../domain/serial.js';
+import { CaError } from '../errors.js';
+import { findCertificate, listCertificates, type CertificateFilter } from '../store/certificates.js';
+import { listAuditForSerial } from '../store/audit.js';
+import type { CaDeps } from './deps.js';
+
+/** Read side of the CA: what `cert show`, `cert list` and the status endpoints answer. */
+export async function getCertificate(deps: CaDeps, serialInput: string): Promise<CertificateRecord> {
+  const serial = parseSerial(serialInput);
+  const record = await findCertificate(deps.db, serial);
+  if (!record) throw new CaError('notFound', `no certificate with serial ${serial}`, { code: 'certificateNotFound' });
+  return record;
+}
+
+export async function findCertificates(deps: CaDeps, filter: CertificateFilter): Promise<CertificateRecord[]> {
+  return listCertificates(deps.db, filter);
+}
+
+export async function certificateHistory(deps: CaDeps, serialInput: string) {
+  return listAuditForSerial(deps.db, parseSerial(serialInput));
+}
+
+/** The status a relying party sees: stored status plus expiry, which is derived. */
+export function effectiveStatus(deps: Pick<CaDeps, 'clock'>, r: CertificateRecord): CertificateStatus | 'expired' {
+  if (r.status === 'active' && isExpired(r, deps.clock.now())) return 'expired';
+  return r.status;
+}
+
+export async function verifyAuditLog(deps: CaDeps, onProgress?: (n: number) => void): Promise<ChainVerdict> {
+  return verifyChain(deps.db, onProgress);
+}
+
+export const CERTIFICATE_STATUSES: readonly CertificateStatus[] = ['reserved', 'active', 'suspended', 'revoked'];

@@ -1,0 +1,19 @@
+/** Time comes from here, so tests can move it (expiry, nextUpdate, renewal windows). */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export class FakeClock implements Clock {
+  constructor(private current: Date) {}
+  now(): Date {
+    return new Date(this.current.getTime());
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+  set(to: Date): void {
+    this.current = new Date(to.getTime());
+  }
+}

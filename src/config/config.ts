@@ -1,0 +1,106 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { CaError } from '../errors.js';
+
+/**
+ * Configuration: `<data-dir>/config.json` (optional) overlaid by environment variables.
+ * Secrets are given by path (…File) or by environment, never inline in the file and never as
+ * command-line arguments.
+ */
+const ConfigFileSchema = z
+  .object({
+    database: z.object({ url: z.string().optional(), poolSize: z.number().int().min(1).max(200).optional() }).strict().optional(),
+    keyStore: z
+      .object({
+        /** Where new keys are made: 'auto' = a SoftHSM token in the data directory when SoftHSM is installed, else software. */
+        backend: z.enum(['auto', 'pkcs11', 'software']).optional(),
+        pkcs11: z
+          .object({ modulePath: z.string().optional(), tokenLabel: z.string().optional(), pinFile: z.string().optional() })
+          .strict()
+          .optional(),
+        software: z.object({ directory: z.string().optional(), passphraseFile: z.string().optional() }).strict().optional(),
+      })
+      .strict()
+      .optional(),
+    server: z.object({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).strict().optional(),
+    ca: z
+      .object({
+        rootAlgorithm: z.string().optional(),
+        issuingAlgorithm: z.string().optional(),
+        reservationGraceSeconds: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Overrides of the PKI settings (policy OIDs, URLs, validity…); see src/policy/settings.ts. */
+    pki: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export interface Config {
+  dataDir: string;
+  database: { kind: 'pglite'; directory: string } | { kind: 'postgres'; url: string; poolSize: number };
+  keyStore: {
+    backend: 'auto' | 'pkcs11' | 'software';
+    pkcs11: { modulePath?: string; tokenLabel: string; pinFile?: string; pinFromEnv?: string };
+    software: { directory: string; passphraseFile: string; passphraseFromEnv?: string };
+  };
+  server: { host: string; port: number };
+  ca: { rootAlgorithm: string; issuingAlgorithm: string; reservationGraceMs: number };
+  pki: Record<string, unknown>;
+}
+
+export function loadConfig(dataDirInput: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(dataDirInput);
+  const file = path.join(dataDir, 'config.json');
+  let raw: unknown = {};
+  if (existsSync(file)) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (cause) {
+      throw new CaError('malformed', `${file} is not valid JSON`, { code: 'invalidConfig', cause });
+    }
+  }
+  const parsed = ConfigFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new CaError('malformed', `${file}: ${first?.path.join('.') ?? ''} ${first?.message ?? 'invalid'}`, { code: 'invalidConfig' });
+  }
+  const c = parsed.data;
+  const databaseUrl = env.DATABASE_URL ?? c.database?.url;
+  const publicUrl = env.EIMZA_PUBLIC_URL;
+  const port = env.EIMZA_PORT ? Number(env.EIMZA_PORT) : c.server?.port ?? 8080;
+  return {
+    dataDir,
+    database: databaseUrl
+      ? { kind: 'postgres', url: databaseUrl, poolSize: c.database?.poolSize ?? 10 }
+      : { kind: 'pglite', directory: path.join(dataDir, 'db') },
+    keyStore: {
+      backend: parseBackend(env.EIMZA_KEYSTORE ?? c.keyStore?.backend ?? 'auto'),
+      pkcs11: {
+        modulePath: env.EIMZA_PKCS11_MODULE ?? c.keyStore?.pkcs11?.modulePath,
+        tokenLabel: env.EIMZA_PKCS11_TOKEN ?? c.keyStore?.pkcs11?.tokenLabel ?? 'e-imza CA',
+        pinFile: env.EIMZA_PKCS11_PIN_FILE ?? c.keyStore?.pkcs11?.pinFile,
+        pinFromEnv: env.EIMZA_PKCS11_PIN,
+      },
+      software: {
+        directory: c.keyStore?.software?.directory ?? path.join(dataDir, 'keys'),
+        passphraseFile:
+          env.EIMZA_KEYSTORE_PASSPHRASE_FILE ?? c.keyStore?.software?.passphraseFile ?? path.join(dataDir, 'secrets', 'keystore.pass'),
+        passphraseFromEnv: env.EIMZA_KEYSTORE_PASSPHRASE,
+      },
+    },
+    server: { host: env.EIMZA_HOST ?? c.server?.host ?? '127.0.0.1', port },
+    ca: {
+      rootAlgorithm: c.ca?.rootAlgorithm ?? 'ec-p384',
+      issuingAlgorithm: c.ca?.issuingAlgorithm ?? 'ec-p256',
+      reservationGraceMs: (c.ca?.reservationGraceSeconds ?? 300) * 1000,
+    },
+    pki: { ...(c.pki ?? {}), ...(publicUrl ? { publicBaseUrl: publicUrl } : {}) },
+  };
+}
+
+function parseBackend(v: string): 'auto' | 'pkcs11' | 'software' {
+  if (v === 'auto' || v === 'pkcs11' || v === 'software') return v;
+  throw new CaError('malformed', `EIMZA_KEYSTORE must be auto, pkcs11 or software (got ${v})`, { code: 'invalidConfig' });
+}

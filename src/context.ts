@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createPkcs11KeyStore, ensureSoftHsmToken, findSoftHsmModule } from '../hsm/index.js';
+import type { CaDeps, FaultHooks } from './ca/deps.js';
+import { CaDirectory } from './ca/directory.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config/config.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { CaError } from './errors.js';
+import { DEFAULT_PKI_SETTINGS, mergePkiSettings, type PkiSettings } from './policy/settings.js';
+import { KeyRegistry } from './signing/registry.js';
+import { createSoftwareKeyStore } from './signing/software.js';
+import type { KeyStore } from './signing/types.js';
+import { openDatabase, type DatabaseTarget, type Db } from './store/database.js';
+
+/**
+ * The composition root: the one place that builds everything from configuration (and the only
+ * src file that imports hsm/). Nothing here has side effects at import time.
+ */
+export interface AppContext {
+  config: Config;
+  db: Db;
+  ca: CaDeps;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  clock?: Clock;
+  faults?: FaultHooks;
+  /** Tests: a Postgres schema of their own on a shared server. */
+  databaseSchema?: string;
+}
+
+export async function openContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
+  let lock: DataDirLock | null = null;
+  if (config.database.kind === 'pglite') lock = acquireDataDirLock(config.dataDir);
+  let db: Db;
+  try {
+    db = await openDatabase(databaseTarget(config, options));
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+  const keys = buildKeyRegistry(config);
+  const settings: PkiSettings = mergePkiSettings(DEFAULT_PKI_SETTINGS, config.pki);
+  const ca: CaDeps = {
+    db,
+    clock: options.clock ?? systemClock,
+    keys,
+    cas: new CaDirectory(db, keys),
+    settings,
+    reservationGraceMs: config.ca.reservationGraceMs,
+    ...(options.faults ? { faults: options.faults } : {}),
+  };
+  return {
+    config,
+    db,
+    ca,
+    async close() {
+      await keys.close();
+      await db.destroy();
+      lock?.release();
+    },
+  };
+}
+
+function databaseTarget(config: Config, options: ContextOptions): DatabaseTarget {
+  if (config.database.kind === 'pglite') return { kind: 'pglite', directory: config.database.directory };
+  return {
+    kind: 'postgres',
+    url: config.database.url,
+    poolSize: config.database.poolSize,
+    ...(options.databaseSchema ? { schema: options.databaseSchema } : {}),
+  };
+}
+
+function buildKeyRegistry(config: Config): KeyRegistry {
+  const ks = config.keyStore;
+  const softHsmModule = ks.pkcs11.modulePath ? undefined : findSoftHsmModule();
+  const pkcs11Available = Boolean(ks.pkcs11.modulePath || softHsmModule);
+  const openPkcs11 = async (): Promise<KeyStore> => {
+    if (ks.pkcs11.modulePath) {
+      return createPkcs11KeyStore({ modulePath: ks.pkcs11.modulePath, tokenLabel: ks.pkcs11.tokenLabel, pin: readPin(config) });
+    }
+    if (!softHsmModule) {
+      throw new CaError('hsmUnavailable', 'no PKCS#11 module configured and SoftHSM2 is not installed', { code: 'keyStoreNotConfigured' });
+    }
+    // The demo default: a SoftHSM token in the data directory, its user PIN in a 0600 file there.
+    const token = await ensureSoftHsmToken({ directory: path.join(config.dataDir, 'softhsm'), tokenLabel: ks.pkcs11.tokenLabel });
+    return createPkcs11KeyStore({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin });
+  };
+  const openSoftware = async (): Promise<KeyStore> =>
+    createSoftwareKeyStore({ directory: ks.software.directory, passphrase: softwarePassphrase(config) });
+  const backend = ks.backend === 'auto' ? (pkcs11Available ? 'pkcs11' : 'software') : ks.backend;
+  return new KeyRegistry({ ...(pkcs11Available ? { pkcs11: openPkcs11 } : {}), software: openSoftware }, backend);
+}
+
+function readPin(config: Config): string {
+  const { pinFromEnv, pinFile } = config.keyStore.pkcs11;
+  if (pinFromEnv) return pinFromEnv;
+  if (pinFile) return readFileSync(pinFile, 'utf8').trim();
+  throw new CaError('unauthorized', 'no PKCS#11 PIN: set EIMZA_PKCS11_PIN_FILE (or EIMZA_PKCS11_PIN)', { code: 'hsmPinMissing' });
+}
+
+/** The passphrase of the software key store; the demo default generates one into a 0600 file. */
+function softwarePassphrase(config: Config): string {
+  const { passphraseFromEnv, passphraseFile } = config.keyStore.software;
+  if (passphraseFromEnv) return passphraseFromEnv;
+  if (!existsSync(passphraseFile)) {
+    mkdirSync(path.dirname(passphraseFile), { recursive: true, mode: 0o700 });
+    writeFileSync(passphraseFile, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
+  return readFileSync(passphraseFile, 'utf8').trim();
+}

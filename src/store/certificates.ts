@@ -1,0 +1,161 @@
+import type { Selectable } from 'kysely';
+import type { CertificateRecord, CertificateStatus, Provenance, RevocationReason } from '../domain/certificate.js';
+import type { Serial } from '../domain/serial.js';
+import type { CertificateTable } from './schema.js';
+import type { Executor } from './transaction.js';
+
+type CertificateRow = Selectable<CertificateTable>;
+
+export interface NewReservation {
+  serial: Serial;
+  caName: string;
+  profile: string;
+  holderId: string | null;
+  subject: string;
+  spkiSha256: Uint8Array;
+  tbs: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  reservedAt: Date;
+  provenance: Provenance;
+  holderSnapshot: unknown;
+}
+
+/** Step 3 of the issuance cycle: the serial and the exact bytes to be signed, before signing. */
+export async function insertReservation(db: Executor, r: NewReservation): Promise<void> {
+  await db
+    .insertInto('certificate')
+    .values({
+      serial: r.serial,
+      ca_name: r.caName,
+      profile: r.profile,
+      status: 'reserved',
+      holder_id: r.holderId,
+      subject: r.subject,
+      spki_sha256: r.spkiSha256,
+      tbs: r.tbs,
+      der: null,
+      not_before: r.notBefore,
+      not_after: r.notAfter,
+      reserved_at: r.reservedAt,
+      issued_at: null,
+      status_changed_at: r.reservedAt,
+      office_code: r.provenance.officeCode ?? null,
+      operator: r.provenance.operator ?? null,
+      batch: r.provenance.batch ?? null,
+      key_generation: r.provenance.keyGeneration ?? null,
+      holder_snapshot: JSON.stringify(r.holderSnapshot ?? null),
+    })
+    .execute();
+}
+
+/** Step 5: reserved -> active with the signed bytes. Returns false if the row was not reserved. */
+export async function markIssued(db: Executor, serial: Serial, der: Uint8Array, at: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('certificate')
+    .set({ status: 'active', der, issued_at: at, status_changed_at: at })
+    .where('serial', '=', serial)
+    .where('status', '=', 'reserved')
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+export interface StatusChange {
+  serial: Serial;
+  from: CertificateStatus;
+  to: CertificateStatus;
+  at: Date;
+  reason: RevocationReason | null;
+  revokedAt: Date | null;
+  invalidityDate: Date | null;
+}
+
+/** Compare-and-set on the status, so two concurrent changes cannot both win. */
+export async function changeStatus(db: Executor, c: StatusChange): Promise<boolean> {
+  const result = await db
+    .updateTable('certificate')
+    .set({
+      status: c.to,
+      status_changed_at: c.at,
+      revocation_reason: c.reason,
+      revoked_at: c.revokedAt,
+      invalidity_date: c.invalidityDate,
+    })
+    .where('serial', '=', c.serial)
+    .where('status', '=', c.from)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+export async function findCertificate(db: Executor, serial: Serial): Promise<CertificateRecord | undefined> {
+  const row = await db.selectFrom('certificate').selectAll().where('serial', '=', serial).executeTakeFirst();
+  return row && toRecord(row);
+}
+
+export interface CertificateFilter {
+  status?: CertificateStatus;
+  profile?: string;
+  caName?: string;
+  limit?: number;
+  afterSerial?: Serial;
+}
+
+export async function listCertificates(db: Executor, f: CertificateFilter): Promise<CertificateRecord[]> {
+  let q = db.selectFrom('certificate').selectAll().orderBy('serial');
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.profile) q = q.where('profile', '=', f.profile);
+  if (f.caName) q = q.where('ca_name', '=', f.caName);
+  if (f.afterSerial) q = q.where('serial', '>', f.afterSerial);
+  const rows = await q.limit(f.limit ?? 1000).execute();
+  return rows.map(toRecord);
+}
+
+/** Reservations older than `before`: issuance that never completed (crash between sign and store). */
+export async function listStaleReservations(db: Executor, before: Date): Promise<CertificateRecord[]> {
+  const rows = await db
+    .selectFrom('certificate')
+    .selectAll()
+    .where('status', '=', 'reserved')
+    .where('reserved_at', '<', before)
+    .orderBy('reserved_at')
+    .execute();
+  return rows.map(toRecord);
+}
+
+export async function countByStatus(db: Executor): Promise<Record<string, number>> {
+  const rows = await db
+    .selectFrom('certificate')
+    .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+    .groupBy('status')
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+function toRecord(row: CertificateRow): CertificateRecord {
+  return {
+    serial: row.serial as Serial,
+    caName: row.ca_name,
+    profile: row.profile,
+    status: row.status,
+    holderId: row.holder_id,
+    subject: row.subject,
+    spkiSha256: row.spki_sha256,
+    tbs: row.tbs,
+    der: row.der,
+    notBefore: row.not_before,
+    notAfter: row.not_after,
+    reservedAt: row.reserved_at,
+    issuedAt: row.issued_at,
+    statusChangedAt: row.status_changed_at,
+    revocationReason: row.revocation_reason as RevocationReason | null,
+    revokedAt: row.revoked_at,
+    invalidityDate: row.invalidity_date,
+    provenance: {
+      ...(row.office_code ? { officeCode: row.office_code } : {}),
+      ...(row.operator ? { operator: row.operator } : {}),
+      ...(row.batch ? { batch: row.batch } : {}),
+      ...(row.key_generation ? { keyGeneration: row.key_generation } : {}),
+    },
+    holderSnapshot: row.holder_snapshot,
+  };
+}

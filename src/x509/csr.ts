@@ -1,0 +1,187 @@
+import * as asn1js from 'asn1js';
+import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { AlgorithmIdentifier, RSASSAPSSParams } from 'pkijs';
+import type { PublicKeyDescription } from '../domain/public-key.js';
+import { CaError, isCaError } from '../errors.js';
+import { parseAsn1 } from './asn1.js';
+import { decodeName, type DecodedNameAttribute } from './names.js';
+import { ALGORITHM_OIDS } from './oids.js';
+import { CSR_PEM_LABELS, decodePemOrDer } from './pem.js';
+import { describePublicKey } from './public-key.js';
+
+/**
+ * PKCS#10 certification requests (RFC 2986). Only the public key is ever used for issuance;
+ * the subject is returned for display, requested extensions are not even decoded.
+ */
+
+export interface ParsedCsr {
+  der: Uint8Array;
+  /** DER SubjectPublicKeyInfo, exactly as in the request. */
+  subjectPublicKeyInfo: Uint8Array;
+  publicKey: PublicKeyDescription;
+  /** The requested subject (display only: profiles build the real one). */
+  subject: DecodedNameAttribute[];
+  signatureAlgorithmOid: string;
+}
+
+/** The key policy, passed in by the CA core (x509 does not import policy). Throws to reject. */
+export type KeyCheck = (publicKey: PublicKeyDescription) => void;
+
+type Hash = 'sha256' | 'sha384' | 'sha512';
+
+interface CsrParts {
+  info: Uint8Array;
+  subject: Uint8Array;
+  spki: Uint8Array;
+  signatureAlgorithm: asn1js.Sequence;
+  signature: Uint8Array;
+}
+
+function malformedCsr(detail: string, cause?: unknown): CaError {
+  return new CaError('malformed', detail, { code: 'malformedCsr', cause });
+}
+
+function invalidSignature(detail: string): CaError {
+  return new CaError('badCsr', detail, { code: 'csrSignatureInvalid' });
+}
+
+function unsupportedSignature(detail: string): CaError {
+  return new CaError('badCsr', detail, { code: 'unsupportedSignatureAlgorithm' });
+}
+
+/**
+ * CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature BIT STRING }
+ * CertificationRequestInfo ::= SEQUENCE { version INTEGER { v1(0) }, subject Name,
+ *   subjectPKInfo SubjectPublicKeyInfo, attributes [0] Attributes }               -- RFC 2986 §4
+ */
+function splitCsr(der: Uint8Array): CsrParts {
+  const request = parseAsn1(der, 'CSR', 'malformedCsr');
+  const [info, signatureAlgorithm, signature] = request instanceof asn1js.Sequence ? request.valueBlock.value : [];
+  const [version, subject, spki] = info instanceof asn1js.Sequence ? info.valueBlock.value : [];
+  if (
+    !info ||
+    !(version instanceof asn1js.Integer) ||
+    !(subject instanceof asn1js.Sequence) ||
+    !(spki instanceof asn1js.Sequence) ||
+    !(signatureAlgorithm instanceof asn1js.Sequence) ||
+    !(signature instanceof asn1js.BitString)
+  ) {
+    throw malformedCsr('CSR does not have the PKCS#10 structure');
+  }
+  if (version.valueBlock.valueDec !== 0) throw malformedCsr('CSR version is not v1 (0)');
+  return {
+    info: new Uint8Array(info.valueBeforeDecodeView),
+    subject: new Uint8Array(subject.valueBeforeDecodeView),
+    spki: new Uint8Array(spki.valueBeforeDecodeView),
+    signatureAlgorithm,
+    signature: new Uint8Array(signature.valueBlock.valueHexView),
+  };
+}
+
+const RSA_PKCS1_HASHES: Record<string, Hash> = {
+  [ALGORITHM_OIDS.sha256WithRsa]: 'sha256',
+  [ALGORITHM_OIDS.sha384WithRsa]: 'sha384',
+  [ALGORITHM_OIDS.sha512WithRsa]: 'sha512',
+};
+const ECDSA_HASHES: Record<string, Hash> = {
+  [ALGORITHM_OIDS.ecdsaWithSha256]: 'sha256',
+  [ALGORITHM_OIDS.ecdsaWithSha384]: 'sha384',
+  [ALGORITHM_OIDS.ecdsaWithSha512]: 'sha512',
+};
+const DIGEST_HASHES: Record<string, Hash> = {
+  [ALGORITHM_OIDS.sha256]: 'sha256',
+  [ALGORITHM_OIDS.sha384]: 'sha384',
+  [ALGORITHM_OIDS.sha512]: 'sha512',
+};
+
+/** RFC 4055 §3.1: RSASSA-PSS-params; node verifies MGF1 with the message hash, so both must agree. */
+function pssOptions(parameters: asn1js.AsnType | undefined): { hash: Hash; saltLength: number } {
+  if (!parameters) throw unsupportedSignature('RSASSA-PSS without parameters (SHA-1 defaults) is not accepted');
+  const params = new RSASSAPSSParams({ schema: parameters });
+  const hash = DIGEST_HASHES[params.hashAlgorithm.algorithmId];
+  const mgfHash = new AlgorithmIdentifier({ schema: params.maskGenAlgorithm.algorithmParams }).algorithmId;
+  if (!hash || params.maskGenAlgorithm.algorithmId !== ALGORITHM_OIDS.mgf1 || DIGEST_HASHES[mgfHash] !== hash || params.trailerField !== 1) {
+    throw unsupportedSignature('RSASSA-PSS parameters other than SHA-2 with MGF1 of the same hash');
+  }
+  return { hash, saltLength: params.saltLength };
+}
+
+/** Proof of possession: the request is signed by the key it carries (RFC 2986 §3). */
+function verifySignature(parts: CsrParts, publicKey: PublicKeyDescription): void {
+  const [oidElement, parameters] = parts.signatureAlgorithm.valueBlock.value;
+  const oid = oidElement instanceof asn1js.ObjectIdentifier ? oidElement.valueBlock.toString() : '';
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(parts.spki), format: 'der', type: 'spki' });
+  } catch {
+    throw invalidSignature('the CSR public key cannot be used to verify its signature');
+  }
+  let valid: boolean;
+  try {
+    if (RSA_PKCS1_HASHES[oid] && publicKey.kind === 'rsa') {
+      valid = verify(RSA_PKCS1_HASHES[oid], parts.info, { key, padding: constants.RSA_PKCS1_PADDING }, parts.signature);
+    } else if (oid === ALGORITHM_OIDS.rsassaPss && publicKey.kind === 'rsa') {
+      const { hash, saltLength } = pssOptions(parameters);
+      valid = verify(hash, parts.info, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, parts.signature);
+    } else if (ECDSA_HASHES[oid] && publicKey.kind === 'ec') {
+      valid = verify(ECDSA_HASHES[oid], parts.info, { key, dsaEncoding: 'der' }, parts.signature);
+    } else if (RSA_PKCS1_HASHES[oid] || ECDSA_HASHES[oid] || oid === ALGORITHM_OIDS.rsassaPss) {
+      throw invalidSignature('the CSR signature algorithm does not fit its key');
+    } else {
+      throw unsupportedSignature(`CSR signature algorithm ${oid} is not accepted (RSA or ECDSA with SHA-2)`);
+    }
+  } catch (e) {
+    if (isCaError(e)) throw e;
+    valid = false; // OpenSSL rejects malformed signatures by throwing
+  }
+  if (!valid) throw invalidSignature('the CSR signature does not verify with its public key');
+}
+
+/** The keys whose CSR signatures e-imza can verify; others fail closed, after the key check. */
+function rejectUnverifiableKey(publicKey: PublicKeyDescription): void {
+  if (publicKey.kind === 'ec' && !publicKey.curve) {
+    throw new CaError('badPublicKey', `EC curve ${publicKey.curveOid || '(explicit parameters)'} is not supported`, {
+      code: 'unsupportedCurve',
+    });
+  }
+  if (publicKey.kind === 'other') {
+    throw new CaError('badPublicKey', `key algorithm ${publicKey.algorithmOid} is not supported`, { code: 'unsupportedKeyType' });
+  }
+}
+
+/**
+ * Decodes a PEM or DER CSR and verifies its self-signature. Order, and so which error wins:
+ *   1. decode: PEM armor (text that is not PEM, another label)  -> malformed / malformedPem
+ *      DER, PKCS#10 structure, public key                      -> malformed / malformedCsr
+ *   2. `checkKey(publicKey)`, the key policy, when given        -> its own errors (badPublicKey …)
+ *   3. keys x509 cannot verify (other curves, other algorithms) -> badPublicKey unsupportedCurve / unsupportedKeyType
+ *   4. signature (RSA PKCS#1 v1.5 or PSS, ECDSA; SHA-256/384/512) -> badCsr csrSignatureInvalid / unsupportedSignatureAlgorithm
+ * The key policy runs before any signature work, so absurd keys cost nothing to reject.
+ */
+export function parseCsr(input: string | Uint8Array, checkKey?: KeyCheck): ParsedCsr {
+  let der: Uint8Array;
+  let parts: CsrParts;
+  let publicKey: PublicKeyDescription;
+  let subject: DecodedNameAttribute[];
+  try {
+    der = decodePemOrDer(input, CSR_PEM_LABELS);
+    parts = splitCsr(der);
+    publicKey = describePublicKey(parts.spki);
+    subject = decodeName(parts.subject);
+  } catch (e) {
+    if (isCaError(e) && e.code === 'malformedPem') throw e; // the armor, not the request, is broken
+    throw malformedCsr(`CSR cannot be decoded: ${isCaError(e) ? e.detail : 'invalid ASN.1'}`, e);
+  }
+  checkKey?.(publicKey);
+  rejectUnverifiableKey(publicKey);
+  verifySignature(parts, publicKey);
+  const [oid] = parts.signatureAlgorithm.valueBlock.value;
+  return {
+    der,
+    subjectPublicKeyInfo: parts.spki,
+    publicKey,
+    subject,
+    signatureAlgorithmOid: oid instanceof asn1js.ObjectIdentifier ? oid.valueBlock.toString() : '',
+  };
+}
+

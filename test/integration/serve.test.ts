@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli, startServe } from '../helpers/cli.js';
+import { CITIZEN, opensslCsr } from '../helpers/csr.js';
+import { createTestDatabase, removeDir, tempDir, testDatabaseKind, type TestDatabase } from '../helpers/env.js';
+
+/**
+ * `eimza serve` (what `npm start` runs) and the CLI side by side on one data directory: with the
+ * embedded database only one process may open it, so the CLI acts through the server.
+ */
+const dir = tempDir();
+const dataDir = path.join(dir, 'data');
+let database: TestDatabase;
+let env: NodeJS.ProcessEnv;
+let server: Awaited<ReturnType<typeof startServe>>;
+const eimza = (...args: string[]) => runCli(['--data-dir', dataDir, ...args], env);
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  env = { EIMZA_KEYSTORE: 'software', ...(database.url ? { DATABASE_URL: database.url } : {}) };
+  server = await startServe(['--data-dir', dataDir, 'serve', '--port', '0', '--init-if-empty'], env);
+  writeFileSync(path.join(dir, 'holder.json'), JSON.stringify(CITIZEN));
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await database.drop();
+  removeDir(dir);
+});
+
+describe('eimza serve --init-if-empty', () => {
+  it('creates the demo hierarchy on first start and prints its URLs', async () => {
+    expect(server.output()).toMatch(/First start: creating the demo CA hierarchy/);
+    expect(server.output()).toMatch(/CA eimza\s+C=AZ, O=e-imza, CN=e-imza CA/);
+    const res = await fetch(`${server.url}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', cas: expect.arrayContaining(['root', 'eimza', 'mobile', 'portal']) });
+  });
+
+  it('answers unknown paths with a problem document', async () => {
+    const res = await fetch(`${server.url}/no/such/thing`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+  });
+});
+
+describe('the CLI while the server runs', () => {
+  it('issues, shows and lists through the running server, and the audit log stays intact', async () => {
+    const { csrPath } = await opensslCsr(dir, 'while-serving');
+    const out = path.join(dir, 'cert.pem');
+    const issued = await eimza('cert', 'issue', '--profile', 'signature', '--csr', csrPath, '--holder', path.join(dir, 'holder.json'), '--out', out);
+    expect(issued.stderr).toBe('');
+    expect(issued.code).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    const serial = issued.stdout.trim();
+
+    const show = await eimza('cert', 'show', serial, '--json');
+    expect(JSON.parse(show.stdout)).toMatchObject({ serial, status: 'active' });
+    const list = await eimza('cert', 'list', '--json');
+    expect((JSON.parse(list.stdout) as { serial: string }[]).map((v) => v.serial)).toContain(serial);
+    const audit = await eimza('audit', 'verify');
+    expect(audit.code).toBe(0);
+  });
+
+  it('refuses a second `ca init` with a clear code', async () => {
+    const r = await eimza('ca', 'init');
+    expect(r.code).toBe(9);
+    expect(r.stderr).toMatch(/\[caAlreadyInitialized\]/);
+  });
+
+  (testDatabaseKind === 'pglite' ? it : it.skip)('never lets a second server open the embedded database', async () => {
+    const second = await runCli(['--data-dir', dataDir, 'serve', '--port', '0'], env);
+    expect(second.code).toBe(9);
+    expect(second.stderr).toMatch(/\[dataDirBusy\]/);
+  });
+
+  it('after the server stops, the CLI opens the data directory itself', async () => {
+    await server.stop();
+    const list = await eimza('cert', 'list', '--json');
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `npm test`: installs what the suite needs when it is missing (as root, from Debian's packages),
+# type-checks, lints, and runs every test against the embedded database (PGlite), then again
+# against PostgreSQL when TEST_DATABASE_URL is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v softhsm2-util >/dev/null || need+=(softhsm2)
+command -v pkcs11-tool >/dev/null || need+=(opensc)
+command -v certtool >/dev/null || need+=(gnutls-bin)
+if ((${#need[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "npm test: installing ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "npm test: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
+    exit 1
+  fi
+fi
+[ -d node_modules/.bin ] || npm install --no-audit --no-fund
+
+echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
+echo "== lint"; npx eslint --max-warnings 0 .
+
+jest=(node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js "$@")
+echo "== tests on PGlite (embedded)"
+EIMZA_TEST_DB=pglite "${jest[@]}"
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+  echo "== tests on PostgreSQL ($TEST_DATABASE_URL)"
+  EIMZA_TEST_DB=postgres "${jest[@]}"
+fi
