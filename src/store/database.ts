@@ -136,7 +136,11 @@ function quoteIdent(name: string): string {
 }
 
 export async function migrateToLatest(db: Db, onProgress?: (name: string) => void): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  // Kysely looks for its own bookkeeping tables in `public` unless told otherwise; keep them in
+  // the schema the connection works in (search_path), so schemas on one server stay apart.
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  const schema = rows[0]?.schema ?? undefined;
+  const migrator = new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   for (const r of results ?? []) if (r.status === 'Success') onProgress?.(r.migrationName);
   if (error) throw new CaError('internal', 'database migration failed', { code: 'migrationFailed', cause: error });
