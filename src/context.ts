@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createPkcs11KeyStore, ensureSoftHsmToken, findSoftHsmModule } from '../hsm/index.js';
 import type { CaDeps, FaultHooks } from './ca/deps.js';
 import { CaDirectory } from './ca/directory.js';
+import { createIssuanceWriters } from './ca/record-and-sign.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/config.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
@@ -44,11 +45,13 @@ export async function openContext(config: Config, options: ContextOptions = {}):
   }
   const keys = buildKeyRegistry(config);
   const settings: PkiSettings = mergePkiSettings(DEFAULT_PKI_SETTINGS, config.pki);
+  const clock = options.clock ?? systemClock;
   const ca: CaDeps = {
     db,
-    clock: options.clock ?? systemClock,
+    clock,
     keys,
     cas: new CaDirectory(db, keys),
+    issuance: createIssuanceWriters(db, clock),
     settings,
     reservationGraceMs: config.ca.reservationGraceMs,
     ...(options.faults ? { faults: options.faults } : {}),

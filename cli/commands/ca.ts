@@ -52,6 +52,14 @@ export function registerCaCommands(program: Command): void {
       }
     });
 
+  ca.command('reconcile')
+    .description('resolve issuances that never completed (a crash between signing and storing): their serials are revoked')
+    .addHelpText('after', '\nExample:\n  eimza ca reconcile   # eimza serve also does this at start and every few minutes')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const result = await execute<{ resolved: string[] }>(resolveDataDir(cmd.optsWithGlobals()), 'reconcile', {});
+      process.stdout.write(result.resolved.length ? `revoked unfinished reservations: ${result.resolved.join(' ')}\n` : 'nothing to reconcile\n');
+    });
+
   ca.command('list')
     .description('list the CAs')
     .option('--json', 'machine-readable output')

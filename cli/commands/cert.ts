@@ -28,10 +28,11 @@ export function registerCertCommands(program: Command): void {
     .requiredOption('--csr <file>', 'PKCS#10 request, PEM or DER')
     .requiredOption('--holder <file>', 'holder JSON: fin, givenName, surname, email, phone [, organization, voen] or memberName, memberClass, memberCode, dnsName')
     .option('--days <n>', 'validity in days (default: the profile\'s)', (v) => parseIntStrict(v, '--days'))
+    .option('--secure-device', 'the key was generated on a card, SIM or HSM (QcSSCD, the -qscd / + policies)')
     .requiredOption('--out <file>', 'where to write the certificate (PEM)')
     .option('--chain-out <file>', 'where to write the CA chain (PEM)')
     .addHelpText('after', '\nExample:\n  eimza cert issue --profile signature --csr req.pem --holder holder.json --out cert.pem')
-    .action(async (opts: { profile: string; csr: string; holder: string; days?: number; out: string; chainOut?: string }, cmd: Command) => {
+    .action(async (opts: { profile: string; csr: string; holder: string; days?: number; secureDevice?: boolean; out: string; chainOut?: string }, cmd: Command) => {
       const csr = readInput(opts.csr, 'CSR');
       const holder = readJson(opts.holder);
       const result = await execute<{ serial: string; certificatePem: string; chainPem: string }>(resolveDataDir(cmd.optsWithGlobals()), 'cert.issue', {
@@ -39,6 +40,7 @@ export function registerCertCommands(program: Command): void {
         csr,
         holder,
         ...(opts.days !== undefined ? { days: opts.days } : {}),
+        ...(opts.secureDevice ? { keyOnSecureDevice: true } : {}),
       });
       writeFileSync(opts.out, result.certificatePem);
       if (opts.chainOut) writeFileSync(opts.chainOut, result.chainPem);

@@ -72,6 +72,7 @@ export const operations = {
       csr: z.string().max(64 * 1024),
       holder: holderSchema,
       days: z.number().int().optional(),
+      keyOnSecureDevice: z.boolean().optional(),
     }),
     async (ctx, i) => {
       const issued = await issueCertificate(ctx.ca, {
@@ -79,6 +80,7 @@ export const operations = {
         csr: i.csr.startsWith('base64:') ? Buffer.from(i.csr.slice(7), 'base64') : i.csr,
         holder: i.holder,
         ...(i.days !== undefined ? { days: i.days } : {}),
+        keyOnSecureDevice: i.keyOnSecureDevice ?? false,
         actor: ctx.actor,
       });
       return { serial: issued.serial, certificatePem: issued.pem, chainPem: issued.chainPem };

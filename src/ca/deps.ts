@@ -3,6 +3,7 @@ import type { PkiSettings } from '../policy/settings.js';
 import type { KeyRegistry } from '../signing/registry.js';
 import type { Db } from '../store/database.js';
 import type { CaDirectory } from './directory.js';
+import type { IssuanceWriters } from './record-and-sign.js';
 
 /** Test seams for crash-consistency checks; never set in production. */
 export interface FaultHooks {
@@ -16,6 +17,7 @@ export interface CaDeps {
   clock: Clock;
   keys: KeyRegistry;
   cas: CaDirectory;
+  issuance: IssuanceWriters;
   settings: PkiSettings;
   /** Reservations older than this are resolved by the reconciler (a crash between sign and store). */
   reservationGraceMs: number;

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { appendAudit } from '../audit/log.js';
+import { appendAudit, type AuditEventInput } from '../audit/log.js';
+import type { Clock } from '../clock.js';
 import type { Provenance } from '../domain/certificate.js';
 import type { CertificateSpec } from '../domain/certificateSpec.js';
 import { randomSerial, type Serial } from '../domain/serial.js';
 import { CaError, isCaError } from '../errors.js';
 import type { Signer } from '../signing/types.js';
-import { insertReservation, markIssued } from '../store/certificates.js';
-import { upsertHolder } from '../store/holders.js';
-import { inTransaction } from '../store/transaction.js';
+import { insertReservations, markIssued, type NewReservation } from '../store/certificates.js';
+import type { Db } from '../store/database.js';
+import { GroupCommit } from '../store/group-commit.js';
+import { upsertHolders } from '../store/holders.js';
 import { assembleCertificate, buildTbsCertificate } from '../x509/certificate.js';
 import { lintTbs } from '../x509/lint.js';
 import type { CaDeps } from './deps.js';
@@ -54,33 +56,30 @@ const SERIAL_ATTEMPTS = 3;
  *   (one transaction) -> sign -> store the certificate, status active, and the audit event
  *   (one transaction).
  * A crash after signing leaves a `reserved` row holding the exact TBS: never a signed certificate
- * the database does not know (the reconciler resolves the row).
+ * the database does not know (the reconciler resolves the row). Under load the two writes are
+ * group-committed with other issuances (IssuanceWriters), each certificate still all-or-nothing.
  */
 export async function recordAndSign(deps: CaDeps, plan: SigningPlan): Promise<SignedCertificate> {
   const { serial, tbs } = await reserve(deps, plan);
   const signature = await plan.issuer.signer.sign(tbs);
   const der = assembleCertificate(tbs, plan.issuer.signer.algorithm, signature);
   await deps.faults?.afterSign?.(serial, der);
-  await inTransaction(deps.db, async ({ tx }) => {
-    if (!(await markIssued(tx, serial, der, deps.clock.now()))) {
-      // The reconciler resolved this reservation while we were signing: do not resurrect it.
-      throw new CaError('conflict', `serial ${serial} is no longer reserved`, { code: 'reservationLost' });
-    }
-    await appendAudit(tx, deps.clock, [
-      {
-        actor: plan.actor,
-        action: 'certificate.issued',
-        caName: plan.issuer.caName,
-        serial,
-        details: {
-          profile: plan.profile,
-          notAfter: plan.notAfter.toISOString(),
-          sha256: createHash('sha256').update(der).digest('hex'),
-          ...plan.provenance,
-          ...plan.auditDetails,
-        },
+  await deps.issuance.finalize.submit({
+    serial,
+    der,
+    audit: {
+      actor: plan.actor,
+      action: 'certificate.issued',
+      caName: plan.issuer.caName,
+      serial,
+      details: {
+        profile: plan.profile,
+        notAfter: plan.notAfter.toISOString(),
+        sha256: createHash('sha256').update(der).digest('hex'),
+        ...plan.provenance,
+        ...plan.auditDetails,
       },
-    ]);
+    },
   });
   return { serial, der };
 }
@@ -101,13 +100,12 @@ async function reserve(deps: CaDeps, plan: SigningPlan): Promise<{ serial: Seria
     });
     lintTbs(tbs, { issuerSpki: plan.issuer.spki, expectedSpec: plan.spec, now });
     try {
-      await inTransaction(deps.db, async ({ tx }) => {
-        const holderId = plan.holder ? await upsertHolder(tx, { ...plan.holder, at: now }) : null;
-        await insertReservation(tx, {
+      await deps.issuance.reserve.submit({
+        holder: plan.holder,
+        reservation: {
           serial,
           caName: plan.issuer.caName,
           profile: plan.profile,
-          holderId,
           subject: describeSubject(plan.spec),
           spkiSha256: createHash('sha256').update(plan.subjectSpki).digest(),
           tbs,
@@ -116,7 +114,7 @@ async function reserve(deps: CaDeps, plan: SigningPlan): Promise<{ serial: Seria
           reservedAt: now,
           provenance: plan.provenance,
           holderSnapshot: plan.holderSnapshot,
-        });
+        },
       });
       return { serial, tbs };
     } catch (e) {
@@ -125,6 +123,54 @@ async function reserve(deps: CaDeps, plan: SigningPlan): Promise<{ serial: Seria
       throw e;
     }
   }
+}
+
+interface PendingReservation {
+  holder: HolderIdentity | null;
+  reservation: Omit<NewReservation, 'holderId'>;
+}
+
+interface PendingFinalization {
+  serial: Serial;
+  der: Uint8Array;
+  audit: AuditEventInput;
+}
+
+/** The two group-committed writes of the issuance cycle; one pair per database, built at start. */
+export interface IssuanceWriters {
+  reserve: GroupCommit<PendingReservation, void>;
+  finalize: GroupCommit<PendingFinalization, void>;
+}
+
+export function createIssuanceWriters(db: Db, clock: Clock): IssuanceWriters {
+  return {
+    reserve: new GroupCommit<PendingReservation, void>(db, async (tx, items) => {
+      const holderIds = await upsertHolders(
+        tx,
+        items.flatMap((i) => (i.holder ? [i.holder] : [])),
+        clock.now(),
+      );
+      await insertReservations(
+        tx,
+        items.map((i) => ({ ...i.reservation, holderId: i.holder ? (holderIds.get(i.holder.identityKey) ?? null) : null })),
+      );
+      return items.map(() => undefined);
+    }),
+    finalize: new GroupCommit<PendingFinalization, void>(db, async (tx, items) => {
+      const stillReserved = await markIssued(tx, items, clock.now());
+      await appendAudit(
+        tx,
+        clock,
+        items.filter((i) => stillReserved.has(i.serial)).map((i) => i.audit),
+      );
+      return items.map((i) =>
+        stillReserved.has(i.serial)
+          ? undefined
+          : // The reconciler resolved this reservation while we were signing: do not resurrect it.
+            new CaError('conflict', `serial ${i.serial} is no longer reserved`, { code: 'reservationLost' }),
+      );
+    }),
+  };
 }
 
 export function describeSubject(spec: CertificateSpec): string {

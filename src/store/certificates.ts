@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { CertificateRecord, CertificateStatus, Provenance, RevocationReason } from '../domain/certificate.js';
 import type { Serial } from '../domain/serial.js';
 import type { CertificateTable } from './schema.js';
@@ -21,43 +21,52 @@ export interface NewReservation {
   holderSnapshot: unknown;
 }
 
-/** Step 3 of the issuance cycle: the serial and the exact bytes to be signed, before signing. */
-export async function insertReservation(db: Executor, r: NewReservation): Promise<void> {
+/** Step 3 of the issuance cycle: serials and the exact bytes to be signed, before signing. */
+export async function insertReservations(db: Executor, reservations: NewReservation[]): Promise<void> {
+  if (reservations.length === 0) return;
   await db
     .insertInto('certificate')
-    .values({
-      serial: r.serial,
-      ca_name: r.caName,
-      profile: r.profile,
-      status: 'reserved',
-      holder_id: r.holderId,
-      subject: r.subject,
-      spki_sha256: r.spkiSha256,
-      tbs: r.tbs,
-      der: null,
-      not_before: r.notBefore,
-      not_after: r.notAfter,
-      reserved_at: r.reservedAt,
-      issued_at: null,
-      status_changed_at: r.reservedAt,
-      office_code: r.provenance.officeCode ?? null,
-      operator: r.provenance.operator ?? null,
-      batch: r.provenance.batch ?? null,
-      key_generation: r.provenance.keyGeneration ?? null,
-      holder_snapshot: JSON.stringify(r.holderSnapshot ?? null),
-    })
+    .values(
+      reservations.map((r) => ({
+        serial: r.serial,
+        ca_name: r.caName,
+        profile: r.profile,
+        status: 'reserved' as const,
+        holder_id: r.holderId,
+        subject: r.subject,
+        spki_sha256: r.spkiSha256,
+        tbs: r.tbs,
+        der: null,
+        not_before: r.notBefore,
+        not_after: r.notAfter,
+        reserved_at: r.reservedAt,
+        issued_at: null,
+        status_changed_at: r.reservedAt,
+        office_code: r.provenance.officeCode ?? null,
+        operator: r.provenance.operator ?? null,
+        batch: r.provenance.batch ?? null,
+        key_generation: r.provenance.keyGeneration ?? null,
+        holder_snapshot: JSON.stringify(r.holderSnapshot ?? null),
+      })),
+    )
     .execute();
 }
 
-/** Step 5: reserved -> active with the signed bytes. Returns false if the row was not reserved. */
-export async function markIssued(db: Executor, serial: Serial, der: Uint8Array, at: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('certificate')
-    .set({ status: 'active', der, issued_at: at, status_changed_at: at })
-    .where('serial', '=', serial)
-    .where('status', '=', 'reserved')
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+/**
+ * Step 5: reserved -> active with the signed bytes, for many certificates in one statement.
+ * Returns the serials that were still reserved (a serial missing from the answer was resolved by
+ * the reconciler meanwhile and must not be resurrected).
+ */
+export async function markIssued(db: Executor, issued: { serial: Serial; der: Uint8Array }[], at: Date): Promise<Set<string>> {
+  if (issued.length === 0) return new Set();
+  // Arrays as text (DER as hex): both node-postgres and PGlite send those the same way.
+  const { rows } = await sql<{ serial: string }>`
+    update certificate c
+       set status = 'active', der = decode(s.der_hex, 'hex'), issued_at = ${at}, status_changed_at = ${at}
+      from unnest(${issued.map((i) => i.serial)}::text[], ${issued.map((i) => Buffer.from(i.der).toString('hex'))}::text[]) as s(serial, der_hex)
+     where c.serial = s.serial and c.status = 'reserved'
+    returning c.serial`.execute(db);
+  return new Set(rows.map((r) => r.serial));
 }
 
 export interface StatusChange {

@@ -1,16 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { Executor } from './transaction.js';
 
-/** Finds or creates the holder with this identity; returns its stable id. */
-export async function upsertHolder(
-  db: Executor,
-  h: { identityKey: string; kind: string; displayName: string; at: Date },
-): Promise<string> {
-  const row = await db
+export interface HolderUpsert {
+  identityKey: string;
+  kind: string;
+  displayName: string;
+}
+
+/** Finds or creates each holder by identity; returns identityKey -> stable id. */
+export async function upsertHolders(db: Executor, holders: HolderUpsert[], at: Date): Promise<Map<string, string>> {
+  // One row per identity: Postgres refuses to update the same row twice in one statement.
+  const unique = [...new Map(holders.map((h) => [h.identityKey, h])).values()];
+  if (unique.length === 0) return new Map();
+  const rows = await db
     .insertInto('holder')
-    .values({ id: randomUUID(), identity_key: h.identityKey, kind: h.kind, display_name: h.displayName, created_at: h.at })
-    .onConflict((oc) => oc.column('identity_key').doUpdateSet({ display_name: h.displayName }))
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+    .values(unique.map((h) => ({ id: randomUUID(), identity_key: h.identityKey, kind: h.kind, display_name: h.displayName, created_at: at })))
+    .onConflict((oc) => oc.column('identity_key').doUpdateSet((eb) => ({ display_name: eb.ref('excluded.display_name') })))
+    .returning(['id', 'identity_key'])
+    .execute();
+  return new Map(rows.map((r) => [r.identity_key, r.id]));
 }
