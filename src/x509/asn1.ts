@@ -34,8 +34,12 @@ export function digest(algorithm: 'sha1' | 'sha256', data: Uint8Array): Uint8Arr
   return new Uint8Array(createHash(algorithm).update(data).digest());
 }
 
+/** Byte equality, comparing views in place (Buffer.from(a) alone would copy). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.from(a).equals(Buffer.from(b));
+  return (
+    a.byteLength === b.byteLength &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }
 
 /** DER length octets (X.690 §8.1.3, definite form). */

@@ -3,15 +3,16 @@ import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { AlgorithmIdentifier, RSASSAPSSParams } from 'pkijs';
 import type { PublicKeyDescription } from '../domain/public-key.js';
 import { CaError, isCaError } from '../errors.js';
-import { parseAsn1 } from './asn1.js';
+import { DerReader, TAG, contextConstructed } from './der-reader.js';
 import { decodeName, type DecodedNameAttribute } from './names.js';
 import { ALGORITHM_OIDS } from './oids.js';
-import { CSR_PEM_LABELS, decodePemOrDer } from './pem.js';
-import { describePublicKey } from './public-key.js';
+import { CSR_PEM_LABELS, decodePemOrStrictDer } from './pem.js';
+import { describePublicKey, publicKeyJwk } from './public-key.js';
 
 /**
  * PKCS#10 certification requests (RFC 2986). Only the public key is ever used for issuance;
- * the subject is returned for display, requested extensions are not even decoded.
+ * the subject is returned for display, requested extensions are not even decoded. The request
+ * is read with the strict DER reader (der-reader.ts): a CSR is signed over DER (RFC 2986 §4.2).
  */
 
 export interface ParsedCsr {
@@ -33,7 +34,10 @@ interface CsrParts {
   info: Uint8Array;
   subject: Uint8Array;
   spki: Uint8Array;
-  signatureAlgorithm: asn1js.Sequence;
+  /** The signatureAlgorithm OID ('' when the AlgorithmIdentifier does not start with one). */
+  signatureAlgorithmOid: string;
+  /** The DER of the AlgorithmIdentifier parameters, when present. */
+  signatureParameters: Uint8Array | undefined;
   signature: Uint8Array;
 }
 
@@ -55,26 +59,33 @@ function unsupportedSignature(detail: string): CaError {
  *   subjectPKInfo SubjectPublicKeyInfo, attributes [0] Attributes }               -- RFC 2986 §4
  */
 function splitCsr(der: Uint8Array): CsrParts {
-  const request = parseAsn1(der, 'CSR', 'malformedCsr');
-  const [info, signatureAlgorithm, signature] = request instanceof asn1js.Sequence ? request.valueBlock.value : [];
-  const [version, subject, spki] = info instanceof asn1js.Sequence ? info.valueBlock.value : [];
+  const reader = new DerReader(der, 'malformedCsr', 'CSR');
+  const request = reader.root(true);
+  const [info, signatureAlgorithm, signature, ...extra] = request.tag === TAG.sequence ? reader.children(request) : [];
+  const [version, subject, spki, attributes, ...more] = info?.tag === TAG.sequence ? reader.children(info) : [];
   if (
     !info ||
-    !(version instanceof asn1js.Integer) ||
-    !(subject instanceof asn1js.Sequence) ||
-    !(spki instanceof asn1js.Sequence) ||
-    !(signatureAlgorithm instanceof asn1js.Sequence) ||
-    !(signature instanceof asn1js.BitString)
+    version?.tag !== TAG.integer ||
+    subject?.tag !== TAG.sequence ||
+    spki?.tag !== TAG.sequence ||
+    // attributes [0] is required by RFC 2986, optional in OpenSSL's reading of it; nothing may follow.
+    (attributes !== undefined && attributes.tag !== contextConstructed(0)) ||
+    signatureAlgorithm?.tag !== TAG.sequence ||
+    signature?.tag !== TAG.bitString ||
+    extra.length > 0 ||
+    more.length > 0
   ) {
     throw malformedCsr('CSR does not have the PKCS#10 structure');
   }
-  if (version.valueBlock.valueDec !== 0) throw malformedCsr('CSR version is not v1 (0)');
+  if (reader.smallInteger(version) !== 0) throw malformedCsr('CSR version is not v1 (0)');
+  const [oid, parameters] = reader.children(signatureAlgorithm);
   return {
-    info: new Uint8Array(info.valueBeforeDecodeView),
-    subject: new Uint8Array(subject.valueBeforeDecodeView),
-    spki: new Uint8Array(spki.valueBeforeDecodeView),
-    signatureAlgorithm,
-    signature: new Uint8Array(signature.valueBlock.valueHexView),
+    info: reader.copy(info),
+    subject: reader.raw(subject),
+    spki: reader.copy(spki),
+    signatureAlgorithmOid: oid?.tag === TAG.oid ? reader.oid(oid) : '',
+    signatureParameters: parameters && reader.raw(parameters),
+    signature: reader.bitString(signature).bits,
   };
 }
 
@@ -95,9 +106,10 @@ const DIGEST_HASHES: Record<string, Hash> = {
 };
 
 /** RFC 4055 §3.1: RSASSA-PSS-params; node verifies MGF1 with the message hash, so both must agree. */
-function pssOptions(parameters: asn1js.AsnType | undefined): { hash: Hash; saltLength: number } {
+function pssOptions(parameters: Uint8Array | undefined): { hash: Hash; saltLength: number } {
   if (!parameters) throw unsupportedSignature('RSASSA-PSS without parameters (SHA-1 defaults) is not accepted');
-  const params = new RSASSAPSSParams({ schema: parameters });
+  // Rare (and not on the hot path): pkijs reads the parameters, defaults and all.
+  const params = new RSASSAPSSParams({ schema: asn1js.fromBER(parameters).result });
   const hash = DIGEST_HASHES[params.hashAlgorithm.algorithmId];
   const mgfHash = new AlgorithmIdentifier({ schema: params.maskGenAlgorithm.algorithmParams }).algorithmId;
   if (!hash || params.maskGenAlgorithm.algorithmId !== ALGORITHM_OIDS.mgf1 || DIGEST_HASHES[mgfHash] !== hash || params.trailerField !== 1) {
@@ -108,11 +120,11 @@ function pssOptions(parameters: asn1js.AsnType | undefined): { hash: Hash; saltL
 
 /** Proof of possession: the request is signed by the key it carries (RFC 2986 §3). */
 function verifySignature(parts: CsrParts, publicKey: PublicKeyDescription): void {
-  const [oidElement, parameters] = parts.signatureAlgorithm.valueBlock.value;
-  const oid = oidElement instanceof asn1js.ObjectIdentifier ? oidElement.valueBlock.toString() : '';
+  const { signatureAlgorithmOid: oid, signatureParameters: parameters } = parts;
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: Buffer.from(parts.spki), format: 'der', type: 'spki' });
+    const jwk = publicKeyJwk(parts.spki);
+    key = jwk ? createPublicKey({ key: jwk, format: 'jwk' }) : createPublicKey({ key: Buffer.from(parts.spki), format: 'der', type: 'spki' });
   } catch {
     throw invalidSignature('the CSR public key cannot be used to verify its signature');
   }
@@ -164,7 +176,7 @@ export function parseCsr(input: string | Uint8Array, checkKey?: KeyCheck): Parse
   let publicKey: PublicKeyDescription;
   let subject: DecodedNameAttribute[];
   try {
-    der = decodePemOrDer(input, CSR_PEM_LABELS);
+    der = decodePemOrStrictDer(input, CSR_PEM_LABELS);
     parts = splitCsr(der);
     publicKey = describePublicKey(parts.spki);
     subject = decodeName(parts.subject);
@@ -175,13 +187,12 @@ export function parseCsr(input: string | Uint8Array, checkKey?: KeyCheck): Parse
   checkKey?.(publicKey);
   rejectUnverifiableKey(publicKey);
   verifySignature(parts, publicKey);
-  const [oid] = parts.signatureAlgorithm.valueBlock.value;
   return {
     der,
     subjectPublicKeyInfo: parts.spki,
     publicKey,
     subject,
-    signatureAlgorithmOid: oid instanceof asn1js.ObjectIdentifier ? oid.valueBlock.toString() : '',
+    signatureAlgorithmOid: parts.signatureAlgorithmOid,
   };
 }
 

@@ -38,7 +38,8 @@ function extension(extnID: string, critical: boolean, value: { toBER(sizeOnly?: 
   return new Extension({ extnID, critical, extnValue: toArrayBuffer(encodeDer(value)) });
 }
 
-function ia5(value: string, what: string): string {
+/** IA5String GeneralNames (RFC 5280 §4.2.1.6): printable ASCII only, else `invalidSubjectAltName`. */
+export function ia5(value: string, what: string): string {
   if (!/^[\x21-\x7e]+$/.test(value)) {
     throw new CaError('malformed', `${what} must be printable ASCII (IA5String): ${JSON.stringify(value)}`, {
       code: 'invalidSubjectAltName',

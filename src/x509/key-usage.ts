@@ -1,7 +1,8 @@
 import * as asn1js from 'asn1js';
 import type { KeyUsageBit } from '../domain/certificateSpec.js';
 import { CaError } from '../errors.js';
-import { parseAsn1 } from './asn1.js';
+import { DerReader, TAG } from './der-reader.js';
+import { bitString } from './der-writer.js';
 
 /**
  * KeyUsage ::= BIT STRING { digitalSignature (0), nonRepudiation (1), keyEncipherment (2),
@@ -18,8 +19,8 @@ const KEY_USAGE_BIT_NUMBERS: Record<KeyUsageBit, number> = {
   cRLSign: 6,
 };
 
-/** DER of the KeyUsage BIT STRING. A named bit list drops trailing zero bits (X.690 §11.2.2). */
-export function encodeKeyUsage(bits: readonly KeyUsageBit[]): asn1js.BitString {
+/** The named bits as BIT STRING contents; a named bit list drops trailing zero bits (X.690 §11.2.2). */
+function keyUsageBits(bits: readonly KeyUsageBit[]): { octets: Uint8Array; unusedBits: number } {
   if (bits.length === 0) {
     throw new CaError('internal', 'keyUsage must assert at least one bit (RFC 5280 §4.2.1.3)', { code: 'invalidSpec' });
   }
@@ -27,16 +28,29 @@ export function encodeKeyUsage(bits: readonly KeyUsageBit[]): asn1js.BitString {
   const highest = Math.max(...numbers);
   const octets = new Uint8Array(Math.floor(highest / 8) + 1);
   for (const n of numbers) octets[n >> 3]! |= 0x80 >> (n & 7);
-  return new asn1js.BitString({ valueHex: octets, unusedBits: 7 - (highest & 7) });
+  return { octets, unusedBits: 7 - (highest & 7) };
+}
+
+/** The KeyUsage BIT STRING as an asn1js object (the pkijs reference encoder). */
+export function encodeKeyUsage(bits: readonly KeyUsageBit[]): asn1js.BitString {
+  const { octets, unusedBits } = keyUsageBits(bits);
+  return new asn1js.BitString({ valueHex: octets, unusedBits });
+}
+
+/** DER of the KeyUsage BIT STRING, from the DER writer. */
+export function keyUsageDer(bits: readonly KeyUsageBit[]): Uint8Array {
+  const { octets, unusedBits } = keyUsageBits(bits);
+  return bitString(octets, unusedBits);
 }
 
 /** The named bits set in a DER KeyUsage value (encipherOnly/decipherOnly are never issued and are ignored). */
 export function decodeKeyUsage(extnValue: Uint8Array): KeyUsageBit[] {
-  const bitString = parseAsn1(extnValue, 'keyUsage', 'malformedCertificate');
-  if (!(bitString instanceof asn1js.BitString)) {
+  const reader = new DerReader(extnValue, 'malformedCertificate', 'keyUsage');
+  const element = reader.root(true);
+  if (element.tag !== TAG.bitString) {
     throw new CaError('malformed', 'keyUsage is not a BIT STRING', { code: 'malformedCertificate' });
   }
-  const octets = bitString.valueBlock.valueHexView;
+  const octets = reader.bitString(element).bits;
   return (Object.entries(KEY_USAGE_BIT_NUMBERS) as [KeyUsageBit, number][])
     .filter(([, n]) => ((octets[n >> 3] ?? 0) & (0x80 >> (n & 7))) !== 0)
     .map(([bit]) => bit);

@@ -1,19 +1,19 @@
-import * as asn1js from 'asn1js';
-import { AuthorityKeyIdentifier, BasicConstraints } from 'pkijs';
 import type { CertificateSpec } from '../domain/certificateSpec.js';
 import { CaError } from '../errors.js';
-import { bytesEqual, encodeDer, parseAsn1, toArrayBuffer, toHex } from './asn1.js';
-import { buildExtensions } from './extensions.js';
+import { bytesEqual, toHex } from './asn1.js';
+import { contextConstructed, contextPrimitive, DerReader, TAG, type DerElement } from './der-reader.js';
+import { encodeExtensions, issuerKeyIdentifier } from './extensions-der.js';
 import { decodeKeyUsage } from './key-usage.js';
 import { decodeName, decodeNameAttributes } from './names.js';
 import { EXTENSION_OIDS } from './oids.js';
-import { keyAlgorithmOf, signatureAlgorithmFor, subjectKeyIdentifier } from './public-key.js';
+import { keyAlgorithmOf, signatureAlgorithmDer, subjectKeyIdentifier } from './public-key.js';
 import { parseTbs, type ParsedExtension, type ParsedTbs } from './tbs.js';
 
 /**
  * Pre-signing checks on the exact TBS bytes about to be signed (after Boulder's linting before
  * issuance): a certificate that fails any check is never signed. Each check is small and named;
- * the error names every check that failed.
+ * the error names every check that failed. The TBS is read with the strict DER reader and the
+ * expected extensions come from the same (memoised) DER encoder that built them.
  */
 
 export interface LintOptions {
@@ -46,9 +46,44 @@ function findExtension(tbs: ParsedTbs, oid: string): ParsedExtension | undefined
   return tbs.extensions.find((extension) => extension.oid === oid);
 }
 
+/** The elements of an extension value that must be one SEQUENCE (strict DER). */
+function sequenceIn(extension: ParsedExtension, what: string): { reader: DerReader; fields: DerElement[] } {
+  const reader = new DerReader(extension.value, 'malformedCertificate', what);
+  const root = reader.root(true);
+  if (root.tag !== TAG.sequence) reader.fail(`${what} is not a SEQUENCE`);
+  return { reader, fields: reader.children(root) };
+}
+
+/** Fields must appear in this order, each at most once, and nothing else. */
+function checkFieldOrder(reader: DerReader, fields: DerElement[], allowed: number[], what: string): void {
+  let at = 0;
+  for (const field of fields) {
+    while (at < allowed.length && allowed[at] !== field.tag) at++;
+    if (at++ >= allowed.length) reader.fail(`${what} has an unexpected field`);
+  }
+}
+
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL } (§4.2.1.9). */
 function isCaCertificate(tbs: ParsedTbs): boolean {
   const basic = findExtension(tbs, EXTENSION_OIDS.basicConstraints);
-  return basic ? BasicConstraints.fromBER(toArrayBuffer(basic.value)).cA : false;
+  if (!basic) return false;
+  const { reader, fields } = sequenceIn(basic, 'basicConstraints');
+  checkFieldOrder(reader, fields, [TAG.boolean, TAG.integer], 'basicConstraints');
+  return fields[0]?.tag === TAG.boolean && reader.boolean(fields[0]);
+}
+
+/** AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0], authorityCertIssuer [1], authorityCertSerialNumber [2] } (§4.2.1.1). */
+function authorityKeyIdentifierOf(aki: ParsedExtension): Uint8Array | undefined {
+  const { reader, fields } = sequenceIn(aki, 'authorityKeyIdentifier');
+  checkFieldOrder(reader, fields, [contextPrimitive(0), contextConstructed(1), contextPrimitive(2)], 'authorityKeyIdentifier');
+  return fields[0]?.tag === contextPrimitive(0) ? reader.content(fields[0]) : undefined;
+}
+
+/** SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING (§4.2.1.2); undefined when it is another type. */
+function subjectKeyIdentifierOf(ski: ParsedExtension): Uint8Array | undefined {
+  const reader = new DerReader(ski.value, 'malformedCertificate', 'subjectKeyIdentifier');
+  const root = reader.root(true);
+  return root.tag === TAG.octetString ? reader.content(root) : undefined;
 }
 
 /** The checks, by name. Order is the order of the report. */
@@ -122,19 +157,18 @@ export const LINT_CHECKS: Record<string, Check> = {
   /** §4.2.1.1: the keyIdentifier must be the issuer's SKI (method 1), or chains break. */
   authorityKeyIdMatchesIssuer: ({ tbs, options }) => {
     const aki = findExtension(tbs, EXTENSION_OIDS.authorityKeyIdentifier);
-    const keyIdentifier = aki && AuthorityKeyIdentifier.fromBER(toArrayBuffer(aki.value)).keyIdentifier;
-    if (!keyIdentifier) return 'authorityKeyIdentifier keyIdentifier is missing';
-    const expected = subjectKeyIdentifier(options.issuerSpki);
-    const actual = new Uint8Array(keyIdentifier.valueBlock.valueHexView);
+    const actual = aki && authorityKeyIdentifierOf(aki);
+    if (!actual) return 'authorityKeyIdentifier keyIdentifier is missing';
+    const expected = issuerKeyIdentifier(options.issuerSpki).keyId;
     return bytesEqual(actual, expected) ? undefined : `AKI ${toHex(actual)} is not the issuer key's ${toHex(expected)}`;
   },
 
   /** §4.2.1.2: SKI present and computed from this certificate's key. */
   subjectKeyIdMatchesKey: ({ tbs }) => {
     const ski = findExtension(tbs, EXTENSION_OIDS.subjectKeyIdentifier);
-    const value = ski && parseAsn1(ski.value, 'subjectKeyIdentifier', 'malformedCertificate');
-    if (!(value instanceof asn1js.OctetString)) return 'subjectKeyIdentifier is missing';
-    const matches = bytesEqual(new Uint8Array(value.valueBlock.valueHexView), subjectKeyIdentifier(tbs.subjectPublicKeySpki));
+    const value = ski && subjectKeyIdentifierOf(ski);
+    if (!value) return 'subjectKeyIdentifier is missing';
+    const matches = bytesEqual(value, subjectKeyIdentifier(tbs.subjectPublicKeySpki));
     return matches ? undefined : 'subjectKeyIdentifier does not match the subject public key';
   },
 
@@ -156,7 +190,7 @@ export const LINT_CHECKS: Record<string, Check> = {
   signatureAlgorithmMatchesIssuer: ({ tbs, options }) => {
     let expected: Uint8Array;
     try {
-      expected = encodeDer(signatureAlgorithmFor(keyAlgorithmOf(options.issuerSpki)).toSchema());
+      expected = signatureAlgorithmDer(keyAlgorithmOf(options.issuerSpki));
     } catch (e) {
       return `issuer key cannot sign: ${e instanceof Error ? e.message : String(e)}`;
     }
@@ -175,7 +209,7 @@ export const LINT_CHECKS: Record<string, Check> = {
   /** "What you checked is what you sign": the extensions are exactly the spec's encoding. */
   extensionsMatchSpec: ({ tbs, options }) => {
     if (!options.expectedSpec) return undefined;
-    const expected = buildExtensions({
+    const expected = encodeExtensions({
       spec: options.expectedSpec,
       subjectPublicKeySpki: tbs.subjectPublicKeySpki,
       issuerPublicKeySpki: options.issuerSpki,
@@ -183,10 +217,9 @@ export const LINT_CHECKS: Record<string, Check> = {
     if (expected.length !== tbs.extensions.length) return `${tbs.extensions.length} extensions, spec has ${expected.length}`;
     const differing = expected.find((extension, i) => {
       const actual = tbs.extensions[i];
-      const value = new Uint8Array(extension.extnValue.valueBlock.valueHexView);
-      return actual?.oid !== extension.extnID || actual.critical !== extension.critical || !bytesEqual(actual.value, value);
+      return actual?.oid !== extension.oid || actual.critical !== extension.critical || !bytesEqual(actual.value, extension.value);
     });
-    return differing ? `extension ${differing.extnID} differs from the spec` : undefined;
+    return differing ? `extension ${differing.oid} differs from the spec` : undefined;
   },
 };
 

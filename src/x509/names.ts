@@ -2,7 +2,9 @@ import * as asn1js from 'asn1js';
 import { AttributeTypeAndValue, RelativeDistinguishedNames } from 'pkijs';
 import type { NameAttribute, NameAttributeType } from '../domain/certificateSpec.js';
 import { CaError } from '../errors.js';
-import { encodeDer, parseAsn1, toArrayBuffer } from './asn1.js';
+import { encodeDer, toArrayBuffer } from './asn1.js';
+import { DerReader, TAG, type DerElement } from './der-reader.js';
+import { asciiString, oid, sequence, tlv, utf8String } from './der-writer.js';
 import { NAME_ATTRIBUTE_OIDS } from './oids.js';
 
 /** Distinguished names (RFC 5280 §4.1.2.4): encoding for issuance, decoding for display. */
@@ -28,39 +30,61 @@ function invalidName(detail: string): CaError {
   return new CaError('malformed', detail, { code: 'invalidNameValue' });
 }
 
-function encodeAttributeValue(attribute: NameAttribute): asn1js.BaseStringBlock {
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Checks one attribute value and picks its string type (X.520, RFC 5280 §4.1.2.4). */
+function attributeStringType(attribute: NameAttribute): 'utf8' | 'printable' {
   const { type, value } = attribute;
   if (value.length === 0 || value.trim() !== value) {
     throw invalidName(`${type} must be non-empty without leading or trailing spaces`);
   }
   if ([...value].length > MAX_LENGTH[type]) throw invalidName(`${type} is longer than ${MAX_LENGTH[type]} characters`);
   if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) throw invalidName(`${type} contains control characters`);
-  if (!PRINTABLE_TYPES.has(type)) return new asn1js.Utf8String({ value });
+  if (!PRINTABLE_TYPES.has(type)) {
+    if (LONE_SURROGATE.test(value)) throw invalidName(`${type} is not valid Unicode (a lone surrogate)`);
+    return 'utf8';
+  }
   if (!PRINTABLE_STRING.test(value)) throw invalidName(`${type} has characters outside PrintableString`);
   if (type === 'C' && !/^[A-Z]{2}$/.test(value)) throw invalidName('C must be an ISO 3166 alpha-2 code');
-  return new asn1js.PrintableString({ value });
+  return 'printable';
 }
+
+/** The encoded AttributeType OIDs, computed once (the table is constant). */
+const ATTRIBUTE_TYPE_DER = new Map<NameAttributeType, Uint8Array>(
+  (Object.entries(NAME_ATTRIBUTE_OIDS) as [NameAttributeType, string][]).map(([type, dotted]) => [type, oid(dotted)]),
+);
 
 /**
  * Name ::= SEQUENCE OF RelativeDistinguishedName, one attribute per RDN in the given order
- * (RFC 5280 §4.1.2.4 allows multi-valued RDNs; e-imza never writes them). pkijs'
- * RelativeDistinguishedNames would put every attribute into one SET, so the SEQUENCE is built here.
+ * (RFC 5280 §4.1.2.4 allows multi-valued RDNs; e-imza never writes them):
+ *   RDN ::= SET { AttributeTypeAndValue ::= SEQUENCE { type OID, value DirectoryString } }
+ * Written with the DER writer (hot path); `encodeNameReference` is the asn1js/pkijs reference.
  */
 export function encodeName(attributes: readonly NameAttribute[]): Uint8Array {
-  const rdns = attributes.map(
-    (attribute) =>
-      new asn1js.Set({
-        value: [
-          new AttributeTypeAndValue({ type: NAME_ATTRIBUTE_OIDS[attribute.type], value: encodeAttributeValue(attribute) }).toSchema(),
-        ],
-      }),
-  );
+  const rdns = attributes.map((attribute) => {
+    const value =
+      attributeStringType(attribute) === 'utf8' ? utf8String(attribute.value) : asciiString(TAG.printableString, attribute.value);
+    return tlv(TAG.set, sequence(ATTRIBUTE_TYPE_DER.get(attribute.type)!, value));
+  });
+  return sequence(...rdns);
+}
+
+/** The asn1js/pkijs encoding of a Name, the reference `encodeName` is tested against. */
+export function encodeNameReference(attributes: readonly NameAttribute[]): Uint8Array {
+  const rdns = attributes.map((attribute) => {
+    const value =
+      attributeStringType(attribute) === 'utf8'
+        ? new asn1js.Utf8String({ value: attribute.value })
+        : new asn1js.PrintableString({ value: attribute.value });
+    const pair = new AttributeTypeAndValue({ type: NAME_ATTRIBUTE_OIDS[attribute.type], value }).toSchema();
+    return new asn1js.Set({ value: [pair] });
+  });
   return encodeDer(new asn1js.Sequence({ value: rdns }));
 }
 
 /** The same name as a pkijs object (it keeps the encoded bytes, so re-encoding is exact). */
 export function encodeNamePkijs(attributes: readonly NameAttribute[]): RelativeDistinguishedNames {
-  return RelativeDistinguishedNames.fromBER(toArrayBuffer(encodeName(attributes)));
+  return RelativeDistinguishedNames.fromBER(toArrayBuffer(encodeNameReference(attributes)));
 }
 
 export interface DecodedNameAttribute {
@@ -91,24 +115,71 @@ const ATTRIBUTE_TYPE_BY_OID = new Map<string, NameAttributeType>(
   Object.entries(NAME_ATTRIBUTE_OIDS).map(([type, oid]) => [oid, type as NameAttributeType]),
 );
 
-function decodeAttributeValue(value: asn1js.AsnType): string {
-  if (value instanceof asn1js.BaseStringBlock) return value.valueBlock.value;
-  return `#${Buffer.from(value.toBER(false)).toString('hex')}`;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Universal string types read one character per octet, as asn1js does (X.680 §41). */
+const OCTET_STRING_TYPES = new Set([0x12, 0x13, 0x14, 0x15, 0x16, 0x19, 0x1a, 0x1b, 0x1d]);
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/** UniversalString (UCS-4, big-endian); invalid code points become U+FFFD, as in asn1js. */
+function decodeUniversalString(bytes: Uint8Array): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = Math.floor(bytes.length / 4);
+  let text = '';
+  for (let i = 0; i < count; i++) {
+    const codePoint = view.getUint32(i * 4);
+    const next = i + 1 < count ? view.getUint32((i + 1) * 4) : 0;
+    if (codePoint > 0x10ffff) text += '\ufffd';
+    else if (codePoint < 0xd800 || codePoint > 0xdfff) text += String.fromCodePoint(codePoint);
+    else if (codePoint <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      text += String.fromCodePoint(0x10000 + ((codePoint - 0xd800) << 10) + (next - 0xdc00));
+      i++;
+    } else text += '\ufffd';
+  }
+  return text;
+}
+
+/**
+ * A DirectoryString (or any string type) as text, decoded as asn1js decodes it; other types as
+ * `#` and the hex of their DER. The reader has checked BMP/UniversalString lengths already.
+ */
+function decodeAttributeValue(reader: DerReader, value: DerElement): string {
+  const bytes = reader.content(value);
+  if (value.tag === TAG.utf8String || value.tag === 0x0e) {
+    // UTF8String, and TIME (X.680 §38), which asn1js also reads as UTF-8
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      return latin1(bytes); // asn1js' fallback for invalid UTF-8, kept for display
+    }
+  }
+  if (OCTET_STRING_TYPES.has(value.tag)) return latin1(bytes);
+  if (value.tag === 0x1e) return Buffer.from(bytes).swap16().toString('utf16le'); // BMPString: UCS-2, big-endian
+  if (value.tag === 0x1c) return decodeUniversalString(bytes);
+  return `#${Buffer.from(reader.raw(value)).toString('hex')}`;
+}
+
+function malformedName(detail: string): CaError {
+  return new CaError('malformed', detail, { code: 'malformedName' });
 }
 
 /** The RDNs of a DER Name, each a list of attributes (one for every name e-imza writes). */
 function decodeRdns(nameDer: Uint8Array): DecodedNameAttribute[][] {
-  const name = parseAsn1(nameDer, 'Name', 'malformedName');
-  if (!(name instanceof asn1js.Sequence)) throw new CaError('malformed', 'Name is not a SEQUENCE', { code: 'malformedName' });
-  return name.valueBlock.value.map((rdn) => {
-    if (!(rdn instanceof asn1js.Set)) throw new CaError('malformed', 'RDN is not a SET', { code: 'malformedName' });
-    return rdn.valueBlock.value.map((pair) => {
-      const [type, value] = pair instanceof asn1js.Sequence ? pair.valueBlock.value : [];
-      if (!(type instanceof asn1js.ObjectIdentifier) || !value) {
-        throw new CaError('malformed', 'AttributeTypeAndValue is malformed', { code: 'malformedName' });
+  const reader = new DerReader(nameDer, 'malformedName', 'Name');
+  const name = reader.root(true);
+  if (name.tag !== TAG.sequence) throw malformedName('Name is not a SEQUENCE');
+  return reader.children(name).map((rdn) => {
+    if (rdn.tag !== TAG.set) throw malformedName('RDN is not a SET');
+    return reader.children(rdn).map((pair) => {
+      const [type, value, ...rest] = pair.tag === TAG.sequence ? reader.children(pair) : [];
+      if (type?.tag !== TAG.oid || !value || rest.length > 0) {
+        throw malformedName('AttributeTypeAndValue is malformed');
       }
-      const oid = type.valueBlock.toString();
-      return { type: oid, shortName: SHORT_NAMES[oid] ?? oid, value: decodeAttributeValue(value) };
+      const dotted = reader.oid(type);
+      return { type: dotted, shortName: SHORT_NAMES[dotted] ?? dotted, value: decodeAttributeValue(reader, value) };
     });
   });
 }

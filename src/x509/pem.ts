@@ -1,5 +1,6 @@
 import { CaError } from '../errors.js';
 import { parseAsn1 } from './asn1.js';
+import { checkDer } from './der-reader.js';
 
 /** PEM (RFC 7468) encoding and decoding. */
 
@@ -20,11 +21,23 @@ export function pemEncode(label: string, der: Uint8Array): string {
   return [`-----BEGIN ${label}-----`, ...body, `-----END ${label}-----`, ''].join('\n');
 }
 
+/** How the DER inside is checked: asn1js (BER, tolerant) or the strict DER reader. */
+type DerCheck = (der: Uint8Array, what: string) => void;
+
+const berCheck: DerCheck = (der, what) => {
+  parseAsn1(der, what, 'malformedDer');
+};
+const strictDerCheck: DerCheck = (der, what) => checkDer(der, 'malformedDer', what);
+
 /**
  * Every PEM block in `text`, in order; explanatory text between blocks is ignored (RFC 7468 §5.2).
  * A block with mismatched labels or a broken base64 body is `malformedPem`.
  */
 export function decodePemBlocks(text: string): PemBlock[] {
+  return pemBlocks(text, berCheck);
+}
+
+function pemBlocks(text: string, check: DerCheck): PemBlock[] {
   const blocks: PemBlock[] = [];
   for (const match of text.matchAll(PEM_BLOCK)) {
     const [, label = '', body = '', endLabel] = match;
@@ -36,7 +49,7 @@ export function decodePemBlocks(text: string): PemBlock[] {
       throw new CaError('malformed', `PEM block "${label}" has an invalid base64 body`, { code: 'malformedPem' });
     }
     const der = new Uint8Array(Buffer.from(base64, 'base64'));
-    parseAsn1(der, `PEM block "${label}"`, 'malformedDer');
+    check(der, `PEM block "${label}"`);
     blocks.push({ label, der });
   }
   return blocks;
@@ -47,12 +60,24 @@ export function decodePemBlocks(text: string): PemBlock[] {
  * With `expectedLabel`, a PEM block with another label is rejected; exactly one block is allowed.
  */
 export function decodePemOrDer(input: string | Uint8Array, expectedLabel?: string | readonly string[]): Uint8Array {
+  return pemOrDer(input, expectedLabel, berCheck);
+}
+
+/**
+ * `decodePemOrDer` with the same armor rules and order of checks, but the DER inside checked by
+ * the strict reader (definite, minimal lengths): parseCsr's hot path.
+ */
+export function decodePemOrStrictDer(input: string | Uint8Array, expectedLabel?: string | readonly string[]): Uint8Array {
+  return pemOrDer(input, expectedLabel, strictDerCheck);
+}
+
+function pemOrDer(input: string | Uint8Array, expectedLabel: string | readonly string[] | undefined, check: DerCheck): Uint8Array {
   if (typeof input !== 'string' && !looksLikePem(input)) {
-    parseAsn1(input, 'input', 'malformedDer');
+    check(input, 'input');
     return input;
   }
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
-  const blocks = decodePemBlocks(text);
+  const blocks = pemBlocks(text, check);
   const [block] = blocks;
   if (!block) throw new CaError('malformed', 'input is neither PEM nor DER', { code: 'malformedPem' });
   if (blocks.length > 1) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startServe } from '../helpers/cli.js';
 import { opensslCsr, CITIZEN } from '../helpers/csr.js';
 import { createTestDatabase, openssl, removeDir, tempDir, type TestDatabase } from '../helpers/env.js';
 
@@ -14,6 +14,7 @@ const dataDir = path.join(dir, 'data');
 const pki = path.join(dir, 'pki');
 let database: TestDatabase;
 let env: NodeJS.ProcessEnv;
+let server: Awaited<ReturnType<typeof startServe>> | undefined;
 
 const eimza = (...args: string[]) => runCli(['--data-dir', dataDir, ...args], env);
 
@@ -42,9 +43,13 @@ beforeAll(async () => {
   expect(init.code).toBe(0);
   const exported = await eimza('ca', 'export', '--out', pki);
   expect(exported.code).toBe(0);
+  // `ca init` and `ca export` above opened the data directory themselves; from here on the CLI
+  // goes through a running server, as an operator's would (and each call skips opening PGlite).
+  server = await startServe(['--data-dir', dataDir, 'serve', '--port', '0'], env);
 });
 
 afterAll(async () => {
+  await server?.stop();
   await database.drop();
   removeDir(dir);
 });
