@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCaCommands } from './commands/ca.js';
 import { registerCertCommands } from './commands/cert.js';
+import { registerCrlCommands } from './commands/crl.js';
 import { registerServeCommands } from './commands/serve.js';
 import { reportAndExit } from './runner.js';
 
@@ -14,6 +15,7 @@ const program = new Command()
 
 registerCaCommands(program);
 registerCertCommands(program);
+registerCrlCommands(program);
 registerAuditCommands(program);
 registerServeCommands(program);
 

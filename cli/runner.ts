@@ -1,5 +1,5 @@
 import { adminSocketPath } from '../src/admin/socket.js';
-import { localActor, runOperation, type OperationName } from '../src/admin/operations.js';
+import { localActor, operationContext, runOperation, type OperationName } from '../src/admin/operations.js';
 import { loadConfig, type Config } from '../src/config/config.js';
 import { openContext, type AppContext } from '../src/context.js';
 import { CaError, isCaError, type ErrorKind } from '../src/errors.js';
@@ -37,16 +37,7 @@ export async function execute<T = unknown>(dataDir: string, name: OperationName,
       if (await probeAdminSocket(socket)) return (await callAdminSocket(socket, name, input, actor, progress)) as T;
     }
     return await withLocalContext(config, (app) =>
-      runOperation(
-        {
-          ca: app.ca,
-          defaults: { rootAlgorithm: config.ca.rootAlgorithm, issuingAlgorithm: config.ca.issuingAlgorithm },
-          actor,
-          progress,
-        },
-        name,
-        input,
-      ),
+      runOperation(operationContext(app, actor, progress), name, input),
     ) as T;
   } finally {
     endProgress();

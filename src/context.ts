@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPkcs11KeyStore, ensureSoftHsmToken, findSoftHsmModule } from '../hsm/index.js';
-import type { CaDeps, FaultHooks } from './ca/deps.js';
+import type { CaDeps, FaultHooks, StatusPublisher } from './ca/deps.js';
+import { CrlPublisher } from './crl/publisher.js';
+import { OcspResponder } from './ocsp/responder.js';
+import { listenStatusChanges } from './store/status-notifications.js';
 import { CaDirectory } from './ca/directory.js';
 import { createIssuanceWriters } from './ca/record-and-sign.js';
 import { systemClock, type Clock } from './clock.js';
@@ -23,6 +26,13 @@ export interface AppContext {
   config: Config;
   db: Db;
   ca: CaDeps;
+  ocsp: OcspResponder;
+  crl: CrlPublisher;
+  /**
+   * The background work of a server: the CRL schedule, OCSP refresh, and (PostgreSQL) the status
+   * notifications of other processes. Returns the function that stops it.
+   */
+  startPublishing(log: (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -46,21 +56,63 @@ export async function openContext(config: Config, options: ContextOptions = {}):
   const keys = buildKeyRegistry(config);
   const settings: PkiSettings = mergePkiSettings(DEFAULT_PKI_SETTINGS, config.pki);
   const clock = options.clock ?? systemClock;
+  const cas = new CaDirectory(db, keys);
+  const ocsp = new OcspResponder({ db, cas, clock, settings: settings.revocation });
+  // Bound below, once the CRL publisher (which needs the CA deps) exists.
+  let crl: CrlPublisher | null = null;
+  const publisher: StatusPublisher = {
+    async statusChanged(uow, record) {
+      await ocsp.statusChanged(uow, record);
+      uow.onCommit(() => crl?.scheduleDelta(record.caName));
+    },
+  };
   const ca: CaDeps = {
     db,
     clock,
     keys,
-    cas: new CaDirectory(db, keys),
+    cas,
     issuance: createIssuanceWriters(db, clock),
     settings,
     reservationGraceMs: config.ca.reservationGraceMs,
+    publisher,
     ...(options.faults ? { faults: options.faults } : {}),
   };
+  let logError: (e: unknown) => void = () => {};
+  const crlPublisher = new CrlPublisher(ca, path.join(config.dataDir, 'crl'), (e) => logError(e));
+  crl = crlPublisher;
   return {
     config,
     db,
     ca,
+    ocsp,
+    crl: crlPublisher,
+    async startPublishing(log) {
+      logError = (e) => log('error', 'publishing failed', { error: e instanceof Error ? e.message : String(e) });
+      crlPublisher.start();
+      const refresh = setInterval(() => void ocsp.refreshStale().catch(logError), 60_000);
+      refresh.unref();
+      const target = databaseTarget(config, options);
+      const listener =
+        target.kind === 'postgres'
+          ? await listenStatusChanges(
+              target.url,
+              target.schema,
+              ({ caName, serial }) => {
+                ocsp.evict(serial);
+                crlPublisher.scheduleDelta(caName);
+              },
+              () => ocsp.reloadIssuers(),
+              logError,
+            )
+          : null;
+      return async () => {
+        clearInterval(refresh);
+        await listener?.close();
+        await crlPublisher.close();
+      };
+    },
     async close() {
+      await crlPublisher.close();
       await keys.close();
       await db.destroy();
       lock?.release();

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CaError } from '../../src/errors.js';
 import { execute, resolveDataDir } from '../runner.js';
+import { registerStatusCommands } from './status.js';
 
 interface CertificateView {
   serial: string;
@@ -99,6 +100,8 @@ export function registerCertCommands(program: Command): void {
         process.stdout.write(`${v.serial}  ${v.status.padEnd(9)} ${v.profile.padEnd(14)} ${v.notAfter.slice(0, 10)}  ${v.subject}\n`);
       }
     });
+
+  registerStatusCommands(cert);
 }
 
 function parseIntStrict(v: string, name: string): number {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { localActor, runOperation } from '../../src/admin/operations.js';
+import { localActor, operationContext, runOperation } from '../../src/admin/operations.js';
 import { startServer } from '../../src/api/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openContext } from '../../src/context.js';
@@ -24,11 +24,7 @@ export function registerServeCommands(program: Command): void {
         process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })}\n`);
       if (opts.initIfEmpty && (await app.ca.cas.isEmpty())) {
         process.stdout.write(`First start: creating the demo CA hierarchy in ${config.dataDir} (key store: ${app.ca.keys.defaultBackend})\n`);
-        await runOperation(
-          { ca: app.ca, defaults: { rootAlgorithm: config.ca.rootAlgorithm, issuingAlgorithm: config.ca.issuingAlgorithm }, actor: localActor(), progress },
-          'ca.init',
-          {},
-        );
+        await runOperation(operationContext(app, localActor(), progress), 'ca.init', {});
         process.stderr.write('\n');
       }
       const server = await startServer(app, { host: opts.host ?? config.server.host, port: opts.port ?? config.server.port, log });

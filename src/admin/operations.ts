@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { parseCaAlgorithm } from '../ca/algorithms.js';
 import { initHierarchy } from '../ca/hierarchy.js';
 import { issueCertificate } from '../ca/issue.js';
-import { certificateHistory, effectiveStatus, findCertificates, getCertificate, verifyAuditLog } from '../ca/queries.js';
+import { certificateHistory, certificateView, findCertificates, getCertificate, verifyAuditLog } from '../ca/queries.js';
 import { reconcileReservations } from '../ca/reconcile.js';
+import { bulkChangeStatus, changeCertificateStatus } from '../ca/status.js';
+import type { CrlPublisher } from '../crl/publisher.js';
 import type { CaDeps } from '../ca/deps.js';
-import type { CertificateRecord } from '../domain/certificate.js';
 import { HOLDER_FIELDS } from '../domain/holder.js';
 import { CaError } from '../errors.js';
 import { pemEncode } from '../x509/pem.js';
@@ -18,10 +19,21 @@ import { pemEncode } from '../x509/pem.js';
  */
 export interface OperationContext {
   ca: CaDeps;
+  crl: CrlPublisher;
   defaults: { rootAlgorithm: string; issuingAlgorithm: string };
   /** Who asked (the local user for the CLI). */
   actor: string;
   progress: (message: string) => void;
+}
+
+/** The context of an operation run for `app`, with the configured algorithms unless given. */
+export function operationContext(
+  app: { ca: CaDeps; crl: CrlPublisher; config: { ca: { rootAlgorithm: string; issuingAlgorithm: string } } },
+  actor: string,
+  progress: (message: string) => void = () => {},
+  defaults: OperationContext['defaults'] = { rootAlgorithm: app.config.ca.rootAlgorithm, issuingAlgorithm: app.config.ca.issuingAlgorithm },
+): OperationContext {
+  return { ca: app.ca, crl: app.crl, defaults, actor, progress };
 }
 
 type Operation<I extends z.ZodType> = {
@@ -32,6 +44,8 @@ type Operation<I extends z.ZodType> = {
 function op<I extends z.ZodType>(input: I, run: (ctx: OperationContext, input: z.infer<I>) => Promise<unknown>): Operation<I> {
   return { input, run };
 }
+
+const isoDate = z.string().max(40).refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date');
 
 const holderSchema = z
   .object(Object.fromEntries(HOLDER_FIELDS.map((f) => [f, z.string().max(200).optional()])) as Record<
@@ -109,6 +123,80 @@ export const operations = {
     },
   ),
 
+  'cert.suspend': op(z.object({ serial: z.string().max(100), comment: z.string().max(500).optional() }), async (ctx, i) =>
+    certificateView(ctx.ca, await changeCertificateStatus(ctx.ca, 'suspend', { serial: i.serial, actor: ctx.actor, ...(i.comment ? { comment: i.comment } : {}) })),
+  ),
+
+  'cert.restore': op(z.object({ serial: z.string().max(100), comment: z.string().max(500).optional() }), async (ctx, i) =>
+    certificateView(ctx.ca, await changeCertificateStatus(ctx.ca, 'restore', { serial: i.serial, actor: ctx.actor, ...(i.comment ? { comment: i.comment } : {}) })),
+  ),
+
+  'cert.revoke': op(
+    z.object({ serial: z.string().max(100), reason: z.string().max(40).optional(), invalidityDate: isoDate.optional(), comment: z.string().max(500).optional() }),
+    async (ctx, i) =>
+      certificateView(
+        ctx.ca,
+        await changeCertificateStatus(ctx.ca, 'revoke', {
+          serial: i.serial,
+          actor: ctx.actor,
+          reason: i.reason ?? 'unspecified',
+          ...(i.invalidityDate ? { invalidityDate: new Date(i.invalidityDate) } : {}),
+          ...(i.comment ? { comment: i.comment } : {}),
+        }),
+      ),
+  ),
+
+  'cert.bulk': op(
+    z.object({
+      action: z.enum(['suspend', 'revoke']),
+      filter: z
+        .object({
+          office: z.string().max(100).optional(),
+          operator: z.string().max(200).optional(),
+          batch: z.string().max(200).optional(),
+          fin: z.string().max(20).optional(),
+          profile: z.string().max(40).optional(),
+          ca: z.string().max(40).optional(),
+          issuedFrom: isoDate.optional(),
+          issuedTo: isoDate.optional(),
+        })
+        .strict(),
+      reason: z.string().max(40).optional(),
+      execute: z.boolean(),
+      comment: z.string().max(500).optional(),
+    }),
+    async (ctx, i) => {
+      let lastShown = 0;
+      return bulkChangeStatus(ctx.ca, {
+        action: i.action,
+        filter: {
+          ...(i.filter.office ? { officeCode: i.filter.office } : {}),
+          ...(i.filter.operator ? { operator: i.filter.operator } : {}),
+          ...(i.filter.batch ? { batch: i.filter.batch } : {}),
+          ...(i.filter.fin ? { fin: i.filter.fin } : {}),
+          ...(i.filter.profile ? { profile: i.filter.profile } : {}),
+          ...(i.filter.ca ? { caName: i.filter.ca } : {}),
+          ...(i.filter.issuedFrom ? { issuedFrom: new Date(i.filter.issuedFrom) } : {}),
+          ...(i.filter.issuedTo ? { issuedTo: new Date(i.filter.issuedTo) } : {}),
+        },
+        ...(i.reason ? { reason: i.reason } : {}),
+        execute: i.execute,
+        actor: ctx.actor,
+        ...(i.comment ? { comment: i.comment } : {}),
+        onProgress: (done, total) => {
+          if (done === total || done - lastShown >= Math.max(1, Math.floor(total / 100))) {
+            lastShown = done;
+            ctx.progress(`${done}/${total}`);
+          }
+        },
+      });
+    },
+  ),
+
+  'crl.publish': op(z.object({ ca: z.string().max(40).optional(), kind: z.enum(['full', 'delta', 'both']).optional() }), async (ctx, i) =>
+    ctx.crl.publish({ ...(i.ca ? { caName: i.ca } : {}), kind: i.kind ?? 'both', actor: ctx.actor, onProgress: ctx.progress }),
+  ),
+
   'audit.verify': op(z.object({}), async (ctx) => verifyAuditLog(ctx.ca, (n) => ctx.progress(`${n} events checked`))),
 
   'reconcile': op(z.object({}), async (ctx) => reconcileReservations(ctx.ca, ctx.actor)),
@@ -129,24 +217,6 @@ export async function runOperation(ctx: OperationContext, name: string, rawInput
     throw new CaError('malformed', `${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`, { code: 'invalidInput' });
   }
   return operation.run(ctx, parsed.data);
-}
-
-export function certificateView(deps: CaDeps, r: CertificateRecord) {
-  return {
-    serial: r.serial,
-    ca: r.caName,
-    profile: r.profile,
-    status: effectiveStatus(deps, r),
-    subject: r.subject,
-    notBefore: r.notBefore.toISOString(),
-    notAfter: r.notAfter.toISOString(),
-    issuedAt: r.issuedAt?.toISOString() ?? null,
-    statusChangedAt: r.statusChangedAt.toISOString(),
-    revocationReason: r.revocationReason,
-    revokedAt: r.revokedAt?.toISOString() ?? null,
-    invalidityDate: r.invalidityDate?.toISOString() ?? null,
-    provenance: r.provenance,
-  };
 }
 
 export function localActor(): string {

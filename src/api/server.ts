@@ -2,8 +2,11 @@ import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { reconcileReservations } from '../ca/reconcile.js';
 import type { AppContext } from '../context.js';
+import { operationContext } from '../admin/operations.js';
 import { startAdminSocket } from '../admin/socket.js';
+import { readOrCreateAdminToken } from './admin-token.js';
 import { createApp } from './app.js';
+import { createOcspHandler } from './ocsp.js';
 
 export interface RunningServer {
   url: string;
@@ -23,7 +26,12 @@ export async function startServer(app: AppContext, opts: { host: string; port: n
   const reconcileTimer = setInterval(() => void reconcile(app, opts.log), Math.max(10_000, ca.reservationGraceMs / 2));
   reconcileTimer.unref();
 
-  const httpServer = http.createServer(createApp({ ca, log: opts.log }));
+  const stopPublishing = await app.startPublishing(opts.log);
+  const expressApp = createApp({ ca, crl: app.crl, adminTokenSha256: readOrCreateAdminToken(app.config.server.adminTokenFile), log: opts.log });
+  const ocsp = createOcspHandler(app.ocsp, opts.log);
+  const httpServer = http.createServer((req, res) => {
+    if (!ocsp(req, res)) expressApp(req, res);
+  });
   httpServer.keepAliveTimeout = 65_000; // longer than typical load-balancer idle timeouts
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -31,16 +39,10 @@ export async function startServer(app: AppContext, opts: { host: string; port: n
   });
   const port = (httpServer.address() as AddressInfo).port;
 
-  const admin = await startAdminSocket(
-    app.config.dataDir,
-    (actor, progress) => ({
-      ca,
-      defaults: { rootAlgorithm: app.config.ca.rootAlgorithm, issuingAlgorithm: app.config.ca.issuingAlgorithm },
-      actor,
-      progress,
-    }),
-    opts.log,
-  );
+  // Only the embedded database needs it (one process per directory); with PostgreSQL the CLI
+  // connects itself, and several servers may share a data directory.
+  const admin =
+    app.config.database.kind === 'pglite' ? await startAdminSocket(app.config.dataDir, (actor, progress) => operationContext(app, actor, progress), opts.log) : null;
 
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
@@ -48,7 +50,8 @@ export async function startServer(app: AppContext, opts: { host: string; port: n
     port,
     async close() {
       clearInterval(reconcileTimer);
-      await admin.close();
+      await stopPublishing();
+      await admin?.close();
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();

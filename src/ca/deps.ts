@@ -1,4 +1,6 @@
 import type { Clock } from '../clock.js';
+import type { CertificateRecord } from '../domain/certificate.js';
+import type { UnitOfWork } from '../store/transaction.js';
 import type { PkiSettings } from '../policy/settings.js';
 import type { KeyRegistry } from '../signing/registry.js';
 import type { Db } from '../store/database.js';
@@ -11,6 +13,15 @@ export interface FaultHooks {
   afterSign?: (serial: string, der: Uint8Array) => void | Promise<void>;
 }
 
+/**
+ * Who publishes status (OCSP, CRL): the CA core calls it for every status change it makes, and
+ * the composition root wires in the responder and the CRL publisher (ca/ never imports them).
+ */
+export interface StatusPublisher {
+  /** Inside the change's transaction: re-sign what relying parties read, committed with the change. */
+  statusChanged(uow: UnitOfWork, record: CertificateRecord): Promise<void>;
+}
+
 /** Everything the CA use cases need, built once by the composition root. */
 export interface CaDeps {
   db: Db;
@@ -21,5 +32,6 @@ export interface CaDeps {
   settings: PkiSettings;
   /** Reservations older than this are resolved by the reconciler (a crash between sign and store). */
   reservationGraceMs: number;
+  publisher: StatusPublisher;
   faults?: FaultHooks;
 }

@@ -22,6 +22,8 @@ export interface LoadedCa {
  */
 export class CaDirectory {
   private byName: Map<string, LoadedCa> | null = null;
+  /** Incremented on every reload, so readers that derive from the hierarchy know to rebuild. */
+  generation = 0;
 
   constructor(
     private readonly db: Executor,
@@ -51,6 +53,7 @@ export class CaDirectory {
       }
     }
     this.byName = map;
+    this.generation++;
   }
 
   async list(): Promise<LoadedCa[]> {

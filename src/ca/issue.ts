@@ -3,7 +3,8 @@ import type { Holder } from '../domain/holder.js';
 import type { Serial } from '../domain/serial.js';
 import { CaError } from '../errors.js';
 import { checkKeyPolicy } from '../policy/key-policy.js';
-import { END_ENTITY_PROFILES, buildCertificateSpec, getProfile, type ProfileId } from '../policy/profiles.js';
+import { randomInt } from 'node:crypto';
+import { END_ENTITY_PROFILES, buildCertificateSpec, crlScopeFor, getProfile, type ProfileId } from '../policy/profiles.js';
 import { parseCsr } from '../x509/csr.js';
 import { pemEncode } from '../x509/pem.js';
 import type { CaDeps } from './deps.js';
@@ -45,7 +46,9 @@ export async function issueCertificate(deps: CaDeps, req: IssueRequest): Promise
   const days = validityDays(req.days, profile.defaultValidityDays(deps.settings));
 
   // Everything about the request is checked before anything about the CA is looked up.
+  const crlScope = crlScopeFor(profile.id as ProfileId, deps.settings, randomInt(2 ** 32) / 2 ** 32);
   const spec = buildCertificateSpec(profile.id as ProfileId, {
+    crlScope,
     holder: req.holder,
     settings: deps.settings,
     caName: profile.issuingCa,
@@ -64,6 +67,7 @@ export async function issueCertificate(deps: CaDeps, req: IssueRequest): Promise
   const { serial, der } = await recordAndSign(deps, {
     issuer: await issuerOf(issuingCa),
     profile: profile.id,
+    crlScope,
     subjectSpki: csr.subjectPublicKeyInfo,
     spec,
     notBefore,

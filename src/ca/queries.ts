@@ -34,3 +34,22 @@ export async function verifyAuditLog(deps: CaDeps, onProgress?: (n: number) => v
 }
 
 export const CERTIFICATE_STATUSES: readonly CertificateStatus[] = ['reserved', 'active', 'suspended', 'revoked'];
+
+/** What `cert show`, `cert list` and GET /api/v1/certificates/{serial} say of a certificate. */
+export function certificateView(deps: Pick<CaDeps, 'clock'>, r: CertificateRecord) {
+  return {
+    serial: r.serial,
+    ca: r.caName,
+    profile: r.profile,
+    status: effectiveStatus(deps, r),
+    subject: r.subject,
+    notBefore: r.notBefore.toISOString(),
+    notAfter: r.notAfter.toISOString(),
+    issuedAt: r.issuedAt?.toISOString() ?? null,
+    statusChangedAt: r.statusChangedAt.toISOString(),
+    revocationReason: r.revocationReason,
+    revokedAt: r.revokedAt?.toISOString() ?? null,
+    invalidityDate: r.invalidityDate?.toISOString() ?? null,
+    provenance: r.provenance,
+  };
+}

@@ -1,7 +1,7 @@
-import { appendAudit } from '../audit/log.js';
-import { changeStatus, listStaleReservations } from '../store/certificates.js';
+import { findCertificateForUpdate, listStaleReservations } from '../store/certificates.js';
 import { inTransaction } from '../store/transaction.js';
 import type { CaDeps } from './deps.js';
+import { applyStatusChange } from './status.js';
 
 export interface ReconcileResult {
   resolved: string[];
@@ -17,29 +17,23 @@ export async function reconcileReservations(deps: CaDeps, actor = 'reconciler'):
   const now = deps.clock.now();
   const stale = await listStaleReservations(deps.db, new Date(now.getTime() - deps.reservationGraceMs));
   const resolved: string[] = [];
+  if (stale.length) await deps.cas.list(); // before any transaction (see applyStatusChange)
   for (const r of stale) {
-    const changed = await inTransaction(deps.db, async ({ tx }) => {
-      const ok = await changeStatus(tx, {
-        serial: r.serial,
-        from: 'reserved',
-        to: 'revoked',
-        at: now,
-        reason: 'superseded',
-        revokedAt: now,
-        invalidityDate: null,
-      });
-      if (ok) {
-        await appendAudit(tx, deps.clock, [
-          {
-            actor,
-            action: 'certificate.reservationRevoked',
-            caName: r.caName,
-            serial: r.serial,
-            details: { reservedAt: r.reservedAt.toISOString(), why: 'issuance did not complete' },
-          },
-        ]);
-      }
-      return ok;
+    const changed = await inTransaction(deps.db, async (uow) => {
+      const current = await findCertificateForUpdate(uow.tx, r.serial);
+      if (current?.status !== 'reserved') return false; // finished meanwhile
+      await applyStatusChange(
+        deps,
+        uow,
+        current,
+        { ...current, status: 'revoked', statusChangedAt: now, revocationReason: 'superseded', revokedAt: now, invalidityDate: null },
+        {
+          actor,
+          action: 'certificate.reservationRevoked',
+          details: { reservedAt: r.reservedAt.toISOString(), why: 'issuance did not complete' },
+        },
+      );
+      return true;
     });
     if (changed) resolved.push(r.serial);
   }

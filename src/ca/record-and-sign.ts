@@ -31,6 +31,8 @@ export interface HolderIdentity {
 export interface SigningPlan {
   issuer: Issuer;
   profile: string;
+  /** The CRL scope the spec's CDP names ('' = the whole CA). */
+  crlScope?: string;
   subjectSpki: Uint8Array;
   spec: CertificateSpec;
   notBefore: Date;
@@ -106,6 +108,7 @@ async function reserve(deps: CaDeps, plan: SigningPlan): Promise<{ serial: Seria
           serial,
           caName: plan.issuer.caName,
           profile: plan.profile,
+          crlScope: plan.crlScope ?? '',
           subject: describeSubject(plan.spec),
           spkiSha256: createHash('sha256').update(plan.subjectSpki).digest(),
           tbs,

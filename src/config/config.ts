@@ -23,7 +23,7 @@ const ConfigFileSchema = z
       })
       .strict()
       .optional(),
-    server: z.object({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).strict().optional(),
+    server: z.object({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional(), adminTokenFile: z.string().optional() }).strict().optional(),
     ca: z
       .object({
         rootAlgorithm: z.string().optional(),
@@ -45,7 +45,8 @@ export interface Config {
     pkcs11: { modulePath?: string; tokenLabel: string; pinFile?: string; pinFromEnv?: string };
     software: { directory: string; passphraseFile: string; passphraseFromEnv?: string };
   };
-  server: { host: string; port: number };
+  /** adminTokenFile: the bearer token that status changes over HTTP need (until operator accounts exist). */
+  server: { host: string; port: number; adminTokenFile: string };
   ca: { rootAlgorithm: string; issuingAlgorithm: string; reservationGraceMs: number };
   pki: Record<string, unknown>;
 }
@@ -90,7 +91,11 @@ export function loadConfig(dataDirInput: string, env: NodeJS.ProcessEnv = proces
         passphraseFromEnv: env.EIMZA_KEYSTORE_PASSPHRASE,
       },
     },
-    server: { host: env.EIMZA_HOST ?? c.server?.host ?? '127.0.0.1', port },
+    server: {
+      host: env.EIMZA_HOST ?? c.server?.host ?? '127.0.0.1',
+      port,
+      adminTokenFile: env.EIMZA_ADMIN_TOKEN_FILE ?? c.server?.adminTokenFile ?? path.join(dataDir, 'secrets', 'admin.token'),
+    },
     ca: {
       rootAlgorithm: c.ca?.rootAlgorithm ?? 'ec-p384',
       issuingAlgorithm: c.ca?.issuingAlgorithm ?? 'ec-p256',

@@ -46,6 +46,8 @@ export interface CertificateRecord {
   invalidityDate: Date | null;
   provenance: Provenance;
   holderSnapshot: unknown;
+  /** '' = listed on the whole CA's CRL only; 'p<N>' = also on partition N's. */
+  crlScope: string;
 }
 
 /** Expiry is derived, never stored (architecture.md, "Status"). */

@@ -230,6 +230,19 @@ export interface SpecRequest {
   documentNumber?: string;
   /** ocsp-signer, issuing-ca, root-ca: the CN of the subject. */
   commonName?: string;
+  /** The CRL partition the CDP points at ('' = the whole CA's CRL); see crlScopeFor. */
+  crlScope?: string;
+}
+
+/**
+ * The CRL scope a new certificate is given (RFC 5280 §5.2.5 partitioning, settings.revocation.
+ * crlPartitions): '' when partitioning is off, else 'p<N>' from `random` in [0, 1). Fixed for
+ * the certificate's life: its CDP names it.
+ */
+export function crlScopeFor(profileId: ProfileId, settings: PkiSettings, random: number): string {
+  const partitions = settings.revocation.crlPartitions;
+  if (partitions === 0 || getProfile(profileId).revocationInfo !== 'full') return '';
+  return `p${Math.min(partitions - 1, Math.floor(random * partitions))}`;
 }
 
 function policies(profile: ProfileData, request: SpecRequest): string[] | undefined {
@@ -286,12 +299,12 @@ function validateEmail(email: string): string {
   return trimmed;
 }
 
-function revocationInfo(profile: ProfileData, settings: PkiSettings, caName: string): Partial<CertificateSpec> {
+function revocationInfo(profile: ProfileData, settings: PkiSettings, caName: string, crlScope: string): Partial<CertificateSpec> {
   switch (profile.revocationInfo) {
     case 'full':
       return {
         authorityInfoAccess: { ocsp: ocspUrl(settings), caIssuers: caIssuersUrl(settings, caName) },
-        crlDistributionPoint: crlUrl(settings, caName),
+        crlDistributionPoint: crlUrl(settings, caName, crlScope),
       };
     case 'caIssuersOnly':
       return { authorityInfoAccess: { caIssuers: caIssuersUrl(settings, caName) } };
@@ -323,7 +336,7 @@ export function buildCertificateSpec(profileId: ProfileId, request: SpecRequest)
     keyUsage: [...profile.keyUsage[request.subjectKey]],
     ...(profile.extendedKeyUsage.length ? { extendedKeyUsage: [...profile.extendedKeyUsage] } : {}),
     ...(profile.basicConstraints ? { basicConstraints: { ...profile.basicConstraints } } : {}),
-    ...revocationInfo(profile, request.settings, request.caName),
+    ...revocationInfo(profile, request.settings, request.caName, request.crlScope ?? ''),
     ...(profile.ocspNoCheck ? { ocspNoCheck: true } : {}),
   };
   const certificatePolicies = policies(profile, request);

@@ -27,6 +27,22 @@ export interface PkiSettings {
   /** X-Road member classes a security-server certificate may name (businessCategory). */
   memberClasses: string[];
   keyPolicy: KeyPolicySettings;
+  revocation: RevocationSettings;
+}
+
+/** How status is published (architecture.md "Revocation publishing"; profiles.md: within 3 hours). */
+export interface RevocationSettings {
+  /** A full CRL is published this often, and its nextUpdate is `fullCrlValidityHours` ahead. */
+  fullCrlIntervalMinutes: number;
+  fullCrlValidityHours: number;
+  /** Delta CRLs: published this often and within seconds of any status change. */
+  deltaCrlIntervalMinutes: number;
+  deltaCrlValidityMinutes: number;
+  /** Pre-signed OCSP responses: nextUpdate ahead of thisUpdate, and re-signed once this old (X-Road wants ≥ 20 min ahead, < 1 h old). */
+  ocspValidityMinutes: number;
+  ocspRefreshAfterMinutes: number;
+  /** 0 = one CRL per CA; N > 0 = certificates are spread over N partitioned CRLs (RFC 5280 §5.2.5), fixed at issuance. */
+  crlPartitions: number;
 }
 
 export type ValidityClass = 'person' | 'server' | 'ocspSigner' | 'issuingCa' | 'rootCa';
@@ -71,6 +87,15 @@ export const DEFAULT_PKI_SETTINGS: PkiSettings = {
   voenCheck: { weights: [1, 2, 3, 4, 6, 5, 7, 9], modulus: 11 },
   memberClasses: ['GOV', 'COM', 'NGO'],
   keyPolicy: { rsaMinBits: 2048, rsaMaxBits: 4096, rsaPublicExponents: [65537], ecCurves: ['P-256', 'P-384'] },
+  revocation: {
+    fullCrlIntervalMinutes: 360,
+    fullCrlValidityHours: 24,
+    deltaCrlIntervalMinutes: 15,
+    deltaCrlValidityMinutes: 60,
+    ocspValidityMinutes: 60,
+    ocspRefreshAfterMinutes: 20,
+    crlPartitions: 0,
+  },
 };
 
 /** The fixed ETSI policy OIDs (EN 319 411-1 §5.3 and EN 319 411-2 §5.3). */
@@ -103,8 +128,13 @@ export function ocspUrl(settings: PkiSettings): string {
 }
 
 /** CRL distribution point (RFC 5280 §4.2.1.13) of a CA. */
-export function crlUrl(settings: PkiSettings, caName: string): string {
-  return `${baseUrl(settings)}/crl/${caName}.crl`;
+export function crlUrl(settings: PkiSettings, caName: string, scope = '', delta = false): string {
+  return `${baseUrl(settings)}/crl/${crlFileName(caName, scope, delta)}`;
+}
+
+/** `<ca>.crl`, `<ca>-delta.crl`, `<ca>-p3.crl`, `<ca>-p3-delta.crl`. */
+export function crlFileName(caName: string, scope: string, delta: boolean): string {
+  return `${caName}${scope ? `-${scope}` : ''}${delta ? '-delta' : ''}.crl`;
 }
 
 export function pdsUrl(settings: PkiSettings): string {
@@ -176,6 +206,14 @@ export function validatePkiSettings(s: PkiSettings): PkiSettings {
   check(Number.isInteger(k.rsaMaxBits) && k.rsaMaxBits >= k.rsaMinBits && k.rsaMaxBits <= 16384, 'keyPolicy.rsaMaxBits', 'must be from rsaMinBits to 16384');
   check(k.rsaPublicExponents.length > 0 && k.rsaPublicExponents.every((e) => Number.isSafeInteger(e) && e >= 3 && e % 2 === 1), 'keyPolicy.rsaPublicExponents', 'must be odd whole numbers ≥ 3');
   check(k.ecCurves.every((c) => c === 'P-256' || c === 'P-384'), 'keyPolicy.ecCurves', 'only P-256 and P-384 are supported');
+  const r = s.revocation;
+  for (const [field, value] of Object.entries(r)) {
+    check(Number.isInteger(value) && value >= (field === 'crlPartitions' ? 0 : 1), `revocation.${field}`, 'must be a whole number');
+  }
+  check(r.crlPartitions <= 1024, 'revocation.crlPartitions', 'must be at most 1024');
+  check(r.ocspRefreshAfterMinutes + 20 <= r.ocspValidityMinutes, 'revocation.ocspRefreshAfterMinutes', 'must leave nextUpdate at least 20 minutes ahead (X-Road)');
+  check(r.deltaCrlValidityMinutes > r.deltaCrlIntervalMinutes, 'revocation.deltaCrlValidityMinutes', 'must exceed deltaCrlIntervalMinutes');
+  check(r.fullCrlValidityHours * 60 > r.fullCrlIntervalMinutes, 'revocation.fullCrlValidityHours', 'must exceed fullCrlIntervalMinutes');
   return s;
 }
 

@@ -17,11 +17,19 @@ export interface AuditRow {
 }
 
 /**
+ * The chain lock alone, until the end of the transaction (re-entrant: taking it again in the same
+ * transaction is free). Every status change holds it, so it also orders status_seq.
+ */
+export async function lockAuditChain(tx: Executor): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(tx);
+}
+
+/**
  * Takes the chain lock for the rest of the transaction and returns the current head. Callers
  * append right after, so the lock is held only for the insert and the commit.
  */
 export async function lockAuditHead(tx: Executor): Promise<{ seq: bigint; hash: Uint8Array | null }> {
-  await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(tx);
+  await lockAuditChain(tx);
   const head = await tx
     .selectFrom('audit_event')
     .select(['seq', 'hash'])

@@ -2,6 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { CertificateRecord, CertificateStatus, Provenance, RevocationReason } from '../domain/certificate.js';
 import type { Serial } from '../domain/serial.js';
 import type { CertificateTable } from './schema.js';
+import { lockAuditChain } from './audit.js';
 import type { Executor } from './transaction.js';
 
 type CertificateRow = Selectable<CertificateTable>;
@@ -10,6 +11,7 @@ export interface NewReservation {
   serial: Serial;
   caName: string;
   profile: string;
+  crlScope: string;
   holderId: string | null;
   subject: string;
   spkiSha256: Uint8Array;
@@ -31,6 +33,7 @@ export async function insertReservations(db: Executor, reservations: NewReservat
         serial: r.serial,
         ca_name: r.caName,
         profile: r.profile,
+        crl_scope: r.crlScope,
         status: 'reserved' as const,
         holder_id: r.holderId,
         subject: r.subject,
@@ -79,9 +82,14 @@ export interface StatusChange {
   invalidityDate: Date | null;
 }
 
-/** Compare-and-set on the status, so two concurrent changes cannot both win. */
-export async function changeStatus(db: Executor, c: StatusChange): Promise<boolean> {
-  const result = await db
+/**
+ * Compare-and-set on the status, so two concurrent changes cannot both win. Takes the audit-chain
+ * lock first and then the next status_seq: status changes commit in status_seq order, which is
+ * what lets a delta CRL list exactly the changes after its base (see crlWatermark).
+ */
+export async function changeStatus(tx: Executor, c: StatusChange): Promise<boolean> {
+  await lockAuditChain(tx);
+  const result = await tx
     .updateTable('certificate')
     .set({
       status: c.to,
@@ -89,11 +97,18 @@ export async function changeStatus(db: Executor, c: StatusChange): Promise<boole
       revocation_reason: c.reason,
       revoked_at: c.revokedAt,
       invalidity_date: c.invalidityDate,
+      status_seq: sql<string>`nextval('certificate_status_seq')`,
     })
     .where('serial', '=', c.serial)
     .where('status', '=', c.from)
     .executeTakeFirst();
   return result.numUpdatedRows === 1n;
+}
+
+/** The row, locked until the end of the transaction (a status change reads, decides, writes). */
+export async function findCertificateForUpdate(tx: Executor, serial: Serial): Promise<CertificateRecord | undefined> {
+  const row = await tx.selectFrom('certificate').selectAll().where('serial', '=', serial).forUpdate().executeTakeFirst();
+  return row && toRecord(row);
 }
 
 export async function findCertificate(db: Executor, serial: Serial): Promise<CertificateRecord | undefined> {
@@ -103,18 +118,35 @@ export async function findCertificate(db: Executor, serial: Serial): Promise<Cer
 
 export interface CertificateFilter {
   status?: CertificateStatus;
+  statuses?: CertificateStatus[];
   profile?: string;
   caName?: string;
+  officeCode?: string;
+  operator?: string;
+  batch?: string;
+  /** The holder's stable identity key ('fin:<FIN>'). */
+  holderIdentityKey?: string;
+  issuedFrom?: Date;
+  issuedTo?: Date;
   limit?: number;
   afterSerial?: Serial;
 }
 
 export async function listCertificates(db: Executor, f: CertificateFilter): Promise<CertificateRecord[]> {
-  let q = db.selectFrom('certificate').selectAll().orderBy('serial');
-  if (f.status) q = q.where('status', '=', f.status);
-  if (f.profile) q = q.where('profile', '=', f.profile);
-  if (f.caName) q = q.where('ca_name', '=', f.caName);
-  if (f.afterSerial) q = q.where('serial', '>', f.afterSerial);
+  let q = db.selectFrom('certificate').selectAll('certificate').orderBy('certificate.serial');
+  if (f.status) q = q.where('certificate.status', '=', f.status);
+  if (f.statuses) q = q.where('certificate.status', 'in', f.statuses);
+  if (f.profile) q = q.where('certificate.profile', '=', f.profile);
+  if (f.caName) q = q.where('certificate.ca_name', '=', f.caName);
+  if (f.officeCode) q = q.where('certificate.office_code', '=', f.officeCode);
+  if (f.operator) q = q.where('certificate.operator', '=', f.operator);
+  if (f.batch) q = q.where('certificate.batch', '=', f.batch);
+  if (f.issuedFrom) q = q.where('certificate.issued_at', '>=', f.issuedFrom);
+  if (f.issuedTo) q = q.where('certificate.issued_at', '<', f.issuedTo);
+  if (f.holderIdentityKey) {
+    q = q.innerJoin('holder', 'holder.id', 'certificate.holder_id').where('holder.identity_key', '=', f.holderIdentityKey);
+  }
+  if (f.afterSerial) q = q.where('certificate.serial', '>', f.afterSerial);
   const rows = await q.limit(f.limit ?? 1000).execute();
   return rows.map(toRecord);
 }
@@ -166,5 +198,6 @@ function toRecord(row: CertificateRow): CertificateRecord {
       ...(row.key_generation ? { keyGeneration: row.key_generation } : {}),
     },
     holderSnapshot: row.holder_snapshot,
+    crlScope: row.crl_scope,
   };
 }

@@ -36,6 +36,10 @@ export interface CertificateTable {
   batch: string | null;
   key_generation: string | null;
   holder_snapshot: ColumnType<unknown, string, string>;
+  /** Order of the last status change (bigint as text); null until the first one. */
+  status_seq: ColumnType<string | null, never, string | bigint | null>;
+  /** CRL scope fixed at issuance: '' the whole CA, 'p<N>' a partition. */
+  crl_scope: ColumnType<string, string | undefined, never>;
 }
 
 export interface CaTable {
@@ -61,9 +65,34 @@ export interface AuditEventTable {
   hash: Uint8Array;
 }
 
+export interface CrlTable {
+  ca_name: string;
+  scope: string;
+  number: ColumnType<string, string | bigint, never>;
+  kind: 'full' | 'delta';
+  base_number: ColumnType<string | null, string | bigint | null, never>;
+  status_seq_watermark: ColumnType<string, string | bigint, never>;
+  entry_count: number;
+  this_update: Timestamp;
+  next_update: Timestamp;
+  der: Uint8Array;
+}
+
+export interface OcspResponseTable {
+  serial: string;
+  hash: string;
+  ca_name: string;
+  response_data: Uint8Array;
+  signature: Uint8Array;
+  this_update: Timestamp;
+  next_update: Timestamp;
+}
+
 export interface Database {
   holder: HolderTable;
   certificate: CertificateTable;
   ca: CaTable;
   audit_event: AuditEventTable;
+  crl: CrlTable;
+  ocsp_response: OcspResponseTable;
 }

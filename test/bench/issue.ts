@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { runOperation } from '../../src/admin/operations.js';
+import { operationContext, runOperation } from '../../src/admin/operations.js';
 import { issueCertificate } from '../../src/ca/issue.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openContext } from '../../src/context.js';
@@ -76,7 +76,7 @@ async function scenario(database: 'pglite' | 'postgres', algorithm: 'ec-p256' | 
   if (config.database.kind === 'postgres') config.database.poolSize = CONCURRENCY;
   const app = await openContext(config);
   try {
-    await runOperation({ ca: app.ca, defaults: { rootAlgorithm: 'ec-p384', issuingAlgorithm: algorithm }, actor: 'bench', progress: () => {} }, 'ca.init', {});
+    await runOperation(operationContext(app, 'bench', () => {}, { rootAlgorithm: 'ec-p384', issuingAlgorithm: algorithm }), 'ca.init', {});
     const signer = await (await app.ca.cas.get('eimza')).signer();
 
     // The physical limit: the same CA key signing TBS-sized messages, same concurrency.

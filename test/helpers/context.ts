@@ -15,7 +15,7 @@ export interface TestContext extends AppContext {
  * backend for new keys: 'software' (fast) or 'pkcs11' (a SoftHSM token in the data directory).
  */
 export async function openTestContext(
-  options: { keyStore?: 'software' | 'pkcs11'; clock?: Clock; faults?: FaultHooks; reservationGraceSeconds?: number } = {},
+  options: { keyStore?: 'software' | 'pkcs11'; clock?: Clock; faults?: FaultHooks; reservationGraceSeconds?: number; pki?: Record<string, unknown> } = {},
 ): Promise<TestContext> {
   const dataDir = tempDir();
   const database: TestDatabase = await createTestDatabase();
@@ -25,6 +25,7 @@ export async function openTestContext(
     ...(database.url ? { DATABASE_URL: database.url } : {}),
   });
   config.ca.reservationGraceMs = (options.reservationGraceSeconds ?? 300) * 1000;
+  if (options.pki) config.pki = { ...config.pki, ...options.pki };
   const app = await openContext(config, { ...(options.clock ? { clock: options.clock } : {}), ...(options.faults ? { faults: options.faults } : {}) });
   return {
     ...app,

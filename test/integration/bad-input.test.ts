@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runOperation, type OperationContext } from '../../src/admin/operations.js';
+import { operationContext, runOperation, type OperationContext } from '../../src/admin/operations.js';
 import { issueCertificate } from '../../src/ca/issue.js';
 import { CaError } from '../../src/errors.js';
 import { countByStatus } from '../../src/store/certificates.js';
@@ -40,7 +40,7 @@ const issue = (over: Partial<Parameters<typeof issueCertificate>[1]>) =>
 
 beforeAll(async () => {
   ctx = await openTestContext();
-  ops = { ca: ctx.ca, defaults: { rootAlgorithm: 'ec-p256', issuingAlgorithm: 'ec-p256' }, actor: 'test', progress: () => {} };
+  ops = operationContext(ctx, 'test', () => {}, { rootAlgorithm: 'ec-p256', issuingAlgorithm: 'ec-p256' });
   await runOperation(ops, 'ca.init', {});
   goodCsr = (await opensslCsr(dir, 'good')).csrPem;
   await issue({}); // the happy path works, so each rejection below is about its one bad input

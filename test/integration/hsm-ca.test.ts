@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { runOperation } from '../../src/admin/operations.js';
+import { operationContext, runOperation } from '../../src/admin/operations.js';
 import { issueCertificate } from '../../src/ca/issue.js';
 import { pemEncode } from '../../src/x509/pem.js';
 import { openTestContext, type TestContext } from '../helpers/context.js';
@@ -24,7 +24,7 @@ const pem = (name: string) => path.join(dir, `${name}.pem`);
 beforeAll(async () => {
   ctx = await openTestContext({ keyStore: 'pkcs11' });
   await runOperation(
-    { ca: ctx.ca, defaults: { rootAlgorithm: 'ec-p384', issuingAlgorithm: 'rsa-3072' }, actor: 'test', progress: () => {} },
+    operationContext(ctx, 'test', () => {}, { rootAlgorithm: 'ec-p384', issuingAlgorithm: 'rsa-3072' }),
     'ca.init',
     {},
   );

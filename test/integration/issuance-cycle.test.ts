@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
-import { runOperation } from '../../src/admin/operations.js';
+import { operationContext, runOperation } from '../../src/admin/operations.js';
 import { issueCertificate } from '../../src/ca/issue.js';
 import { getCertificate, verifyAuditLog } from '../../src/ca/queries.js';
 import { reconcileReservations } from '../../src/ca/reconcile.js';
@@ -34,7 +34,7 @@ beforeAll(async () => {
       },
     },
   });
-  await runOperation({ ca: ctx.ca, defaults: { rootAlgorithm: 'ec-p256', issuingAlgorithm: 'ec-p256' }, actor: 'test', progress: () => {} }, 'ca.init', {});
+  await runOperation(operationContext(ctx, 'test', () => {}, { rootAlgorithm: 'ec-p256', issuingAlgorithm: 'ec-p256' }), 'ca.init', {});
   csrPem = (await opensslCsr(dir, 'holder')).csrPem;
 });
 

@@ -1,0 +1,94 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OcspAnswer, OcspResponder } from '../ocsp/responder.js';
+import { ocspErrorResponse } from '../x509/ocsp.js';
+
+/** RFC 5019 §2.1.1 requests are tiny; a few certificates with a nonce stay far below this. */
+export const MAX_OCSP_REQUEST_BYTES = 16 * 1024;
+const OCSP_RESPONSE_TYPE = 'application/ocsp-response';
+
+type Log = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+/**
+ * OCSP over HTTP (RFC 6960 Appendix A, RFC 5019 §5): POST /ocsp with application/ocsp-request,
+ * GET /ocsp/{url-encoded base64}. On the raw node:http request, in front of express: this is the
+ * hot path, and a router's work per request would be most of its cost. Returns false for any
+ * other URL.
+ */
+export function createOcspHandler(responder: OcspResponder, log: Log): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (url !== '/ocsp' && !url.startsWith('/ocsp/')) return false;
+    if (req.method === 'POST' && url === '/ocsp') {
+      readBody(req, MAX_OCSP_REQUEST_BYTES).then(
+        (body) => (body ? answer(responder, body, res, false, log) : refuse(res, 413)),
+        () => refuse(res, 400),
+      );
+      return true;
+    }
+    if (req.method === 'GET' && url.length > 6) {
+      const encoded = url.slice('/ocsp/'.length);
+      let body: Buffer | null = null;
+      try {
+        // Base64 in a URL path: '/' and '+' arrive percent-encoded or not, depending on the client.
+        body = encoded.length <= MAX_OCSP_REQUEST_BYTES * 2 ? Buffer.from(decodeURIComponent(encoded), 'base64') : null;
+      } catch {
+        body = null;
+      }
+      if (!body || body.length === 0) refuse(res, 400);
+      else void answer(responder, body, res, true, log);
+      return true;
+    }
+    res.writeHead(405, { allow: 'GET, POST', 'content-type': OCSP_RESPONSE_TYPE });
+    res.end(ocspErrorResponse('malformedRequest'));
+    return true;
+  };
+}
+
+async function answer(responder: OcspResponder, body: Uint8Array, res: ServerResponse, cacheable: boolean, log: Log): Promise<void> {
+  let a: OcspAnswer;
+  try {
+    a = await responder.respond(body);
+  } catch (e) {
+    log('error', 'OCSP responder failed', { error: e instanceof Error ? e.message : String(e) });
+    a = { der: ocspErrorResponse('internalError'), nextUpdate: null, thisUpdate: null };
+  }
+  const headers: Record<string, string | number> = { 'content-type': OCSP_RESPONSE_TYPE, 'content-length': a.der.length };
+  if (cacheable && a.nextUpdate && a.thisUpdate) {
+    // RFC 5019 §6.2: let HTTP caches keep the answer until its nextUpdate.
+    const maxAge = Math.max(0, Math.floor((a.nextUpdate.getTime() - Date.now()) / 1000));
+    headers['cache-control'] = `max-age=${maxAge}, public, no-transform, must-revalidate`;
+    headers['last-modified'] = a.thisUpdate.toUTCString();
+    headers.expires = a.nextUpdate.toUTCString();
+  } else {
+    headers['cache-control'] = 'no-store';
+  }
+  res.writeHead(200, headers);
+  res.end(a.der);
+}
+
+function refuse(res: ServerResponse, status: 400 | 413): void {
+  if (res.headersSent) return;
+  const der = ocspErrorResponse('malformedRequest');
+  res.writeHead(status, { 'content-type': OCSP_RESPONSE_TYPE, 'content-length': der.length, connection: status === 413 ? 'close' : 'keep-alive' });
+  res.end(der);
+}
+
+/** The whole body, or null once it exceeds `limit` (the rest is not read). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) {
+    req.resume();
+    return Promise.resolve(null);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      // Past the limit the rest is read and dropped; the 413 then closes the connection.
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > limit ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,226 @@
+import type { CaDirectory } from '../ca/directory.js';
+import type { Clock } from '../clock.js';
+import type { CertificateRecord } from '../domain/certificate.js';
+import type { Serial } from '../domain/serial.js';
+import { isCaError } from '../errors.js';
+import type { RevocationSettings } from '../policy/settings.js';
+import { findCertificate } from '../store/certificates.js';
+import { findOcspResponse, listStaleOcspResponses, upsertOcspResponses, type StoredOcspResponse } from '../store/ocsp-responses.js';
+import type { Db } from '../store/database.js';
+import type { UnitOfWork } from '../store/transaction.js';
+import { ocspErrorResponse, parseOcspRequest, signOcspResponse, type OcspCertId, type OcspHash as OcspHashName, type ParsedOcspRequest } from '../x509/ocsp.js';
+import { IssuerIndex, PRESIGNED_HASHES, type OcspIssuer } from './issuers.js';
+import { assembleStored, ocspStatusOf, presignResponses, responseWindow } from './signing.js';
+
+/** An answer ready to send, and until when it may be sent as is. */
+export interface OcspAnswer {
+  der: Uint8Array;
+  /** For HTTP caching of GET (RFC 5019 §6.2); null for answers that must not be cached. */
+  nextUpdate: Date | null;
+  thisUpdate: Date | null;
+}
+
+interface CachedAnswer {
+  der: Uint8Array;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  /** Served as is until then; after it the answer is read or signed again. */
+  serveUntil: number;
+}
+
+export interface ResponderOptions {
+  db: Db;
+  cas: CaDirectory;
+  clock: Clock;
+  settings: RevocationSettings;
+  /** Entries in the memory cache (one per serial and hash); the oldest go first. */
+  cacheSize?: number;
+}
+
+const MINUTE_MS = 60_000;
+/** X-Road wants nextUpdate at least 20 minutes ahead; an answer closer to its end is re-signed. */
+const MIN_AHEAD_MS = 20 * MINUTE_MS;
+
+/**
+ * The OCSP responder core (RFC 6960 with the RFC 5019 profile), no HTTP here. The chain of
+ * sources: issuer filter -> memory cache -> pre-signed response in the database -> signed now by
+ * the delegated responder key (and stored) -> live-signed for nonce or multi-certificate requests.
+ * A CA key is never used here.
+ */
+export class OcspResponder {
+  private cache = new Map<string, CachedAnswer>();
+  private inFlight = new Map<string, Promise<CachedAnswer | null>>();
+  private issuers: Promise<IssuerIndex> | null = null;
+  private issuersGeneration = -1;
+  private readonly cacheSize: number;
+
+  constructor(private readonly opts: ResponderOptions) {
+    this.cacheSize = opts.cacheSize ?? 200_000;
+  }
+
+  /** Answers one DER OCSPRequest with DER OCSPResponse bytes; never throws for bad input. */
+  async respond(requestDer: Uint8Array): Promise<OcspAnswer> {
+    let request: ParsedOcspRequest;
+    try {
+      request = parseOcspRequest(requestDer);
+    } catch (e) {
+      if (isCaError(e) && e.kind === 'malformed') return uncacheable(ocspErrorResponse('malformedRequest'));
+      throw e;
+    }
+    const index = await this.issuerIndex();
+    const first = request.certIds[0]!;
+    const issuer = index.find(first);
+    if (!issuer) return uncacheable(ocspErrorResponse('unauthorized'));
+    try {
+      if (request.certIds.length === 1 && !request.nonce && first.hash && (PRESIGNED_HASHES as readonly string[]).includes(first.hash)) {
+        const cached = await this.cachedAnswer(issuer, first);
+        if (cached) return { der: cached.der, thisUpdate: cached.thisUpdate, nextUpdate: cached.nextUpdate };
+      }
+      return uncacheable(await this.signLive(index, issuer, request));
+    } catch (e) {
+      // The database or the responder key is unavailable: RFC 6960 §2.3 tryLater, not a crash.
+      if (isCaError(e) && (e.kind === 'hsmUnavailable' || e.code === 'databaseUnavailable')) return uncacheable(ocspErrorResponse('tryLater'));
+      throw e;
+    }
+  }
+
+  /** A status changed (here or on another node): the next request reads it anew. */
+  evict(serial: string): void {
+    for (const hash of PRESIGNED_HASHES) this.cache.delete(`${serial}:${hash}`);
+  }
+
+  /** The CA hierarchy changed (new OCSP signer): rebuild the issuer index; drop every answer. */
+  reloadIssuers(): void {
+    this.issuers = null;
+    this.issuersGeneration = this.opts.cas.generation;
+    this.cache.clear();
+  }
+
+  /**
+   * Inside a status change's transaction (StatusPublisher): re-sign the certificate's answers so
+   * they commit with the change; at commit they replace this node's cached ones (other nodes
+   * evict on the notification and read them from the database).
+   */
+  async statusChanged(uow: UnitOfWork, record: CertificateRecord): Promise<void> {
+    const issuer = (await this.issuerIndex()).get(record.caName);
+    this.evict(record.serial);
+    if (!issuer) return; // a CA without a responder (the root): its CRL carries the status
+    const stored = await presignResponses(issuer, record, PRESIGNED_HASHES, responseWindow(this.opts.clock.now(), this.opts.settings));
+    await upsertOcspResponses(uow.tx, stored);
+    uow.onCommit(async () => this.prime(issuer, stored));
+  }
+
+  /**
+   * Re-signs stored answers that are getting old (thisUpdate older than ocspRefreshAfterMinutes),
+   * oldest first, up to `limit`; returns how many. Run periodically by `eimza serve`.
+   */
+  async refreshStale(limit = 2000): Promise<number> {
+    const now = this.opts.clock.now();
+    const stale = await listStaleOcspResponses(this.opts.db, new Date(now.getTime() - this.opts.settings.ocspRefreshAfterMinutes * MINUTE_MS), limit);
+    const index = await this.issuerIndex();
+    const window = responseWindow(now, this.opts.settings);
+    const fresh: StoredOcspResponse[] = [];
+    for (const s of stale) {
+      const issuer = index.get(s.caName);
+      const record = await findCertificate(this.opts.db, s.serial);
+      if (!issuer || !record) continue;
+      fresh.push(...(await presignResponses(issuer, record, [s.hash as OcspHashName], window)));
+    }
+    await upsertOcspResponses(this.opts.db, fresh);
+    for (const f of fresh) {
+      const issuer = index.get(f.caName);
+      if (issuer) await this.prime(issuer, [f]);
+    }
+    return fresh.length;
+  }
+
+  private async prime(issuer: OcspIssuer, stored: StoredOcspResponse[]): Promise<void> {
+    const { algorithm } = await issuer.ca.ocspSigner();
+    for (const s of stored) this.remember(`${s.serial}:${s.hash}`, { der: assembleStored(issuer, s, algorithm), thisUpdate: s.thisUpdate, nextUpdate: s.nextUpdate });
+  }
+
+  private issuerIndex(): Promise<IssuerIndex> {
+    if (this.issuersGeneration !== this.opts.cas.generation) this.reloadIssuers();
+    this.issuers ??= IssuerIndex.load(this.opts.cas).catch((e: unknown) => {
+      this.issuers = null;
+      throw e;
+    });
+    return this.issuers;
+  }
+
+  private async cachedAnswer(issuer: OcspIssuer, certId: OcspCertId): Promise<CachedAnswer | null> {
+    const key = `${certId.serial}:${certId.hash}`;
+    const now = this.opts.clock.now().getTime();
+    const hit = this.cache.get(key);
+    if (hit && now < hit.serveUntil) return hit;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.loadOrSign(issuer, certId).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Pre-signed answer from the database, else sign one now and store it for the other nodes. */
+  private async loadOrSign(issuer: OcspIssuer, certId: OcspCertId): Promise<CachedAnswer | null> {
+    const key = `${certId.serial}:${certId.hash}`;
+    const now = this.opts.clock.now();
+    const stored = await findOcspResponse(this.opts.db, certId.serial, certId.hash!);
+    if (stored && stored.caName === issuer.ca.record.name && this.servable(stored.thisUpdate, stored.nextUpdate, now)) {
+      const signer = await issuer.ca.ocspSigner();
+      return this.remember(key, { der: assembleStored(issuer, stored, signer.algorithm), thisUpdate: stored.thisUpdate, nextUpdate: stored.nextUpdate });
+    }
+    const record = await findCertificate(this.opts.db, certId.serial);
+    // Never issued, still in issuance, or issued by another of our CAs: `unknown`, signed live and
+    // not kept (the serial may become a certificate a moment later).
+    if (!record || record.status === 'reserved' || record.caName !== issuer.ca.record.name) return null;
+    const [fresh] = await presignResponses(issuer, record, [certId.hash!], responseWindow(now, this.opts.settings));
+    await upsertOcspResponses(this.opts.db, [fresh!]);
+    const signer = await issuer.ca.ocspSigner();
+    return this.remember(key, { der: assembleStored(issuer, fresh!, signer.algorithm), thisUpdate: fresh!.thisUpdate, nextUpdate: fresh!.nextUpdate });
+  }
+
+  private servable(thisUpdate: Date, nextUpdate: Date, now: Date): boolean {
+    const refreshAt = thisUpdate.getTime() + this.opts.settings.ocspRefreshAfterMinutes * MINUTE_MS;
+    return thisUpdate.getTime() <= now.getTime() + 1000 && now.getTime() < Math.min(nextUpdate.getTime() - MIN_AHEAD_MS, refreshAt + 10 * MINUTE_MS);
+  }
+
+  private remember(key: string, a: Omit<CachedAnswer, 'serveUntil'>): CachedAnswer {
+    const refreshAt = a.thisUpdate.getTime() + this.opts.settings.ocspRefreshAfterMinutes * MINUTE_MS;
+    const entry: CachedAnswer = { ...a, serveUntil: Math.min(a.nextUpdate.getTime() - MIN_AHEAD_MS, refreshAt + 10 * MINUTE_MS) };
+    this.cache.delete(key);
+    this.cache.set(key, entry);
+    if (this.cache.size > this.cacheSize) {
+      // Map keeps insertion order: drop the oldest tenth in one go rather than one per insert.
+      let drop = Math.ceil(this.cacheSize / 10);
+      for (const k of this.cache.keys()) {
+        if (drop-- <= 0) break;
+        this.cache.delete(k);
+      }
+    }
+    return entry;
+  }
+
+  /** Nonce, several certificates, or an uncommon hash: one response signed now, echoing the nonce. */
+  private async signLive(index: IssuerIndex, issuer: OcspIssuer, request: ParsedOcspRequest): Promise<Uint8Array> {
+    const now = this.opts.clock.now();
+    const window = responseWindow(now, this.opts.settings);
+    const responses = [];
+    for (const certId of request.certIds) {
+      let record: CertificateRecord | undefined;
+      // Only certificates of the signing responder's CA are answered; others in the same message are unknown.
+      if (index.find(certId) === issuer) {
+        record = await findCertificate(this.opts.db, certId.serial as Serial);
+        if (record && record.caName !== issuer.ca.record.name) record = undefined;
+      }
+      responses.push({ certIdDer: certId.der, status: ocspStatusOf(record), ...window });
+    }
+    const signer = await issuer.ca.ocspSigner();
+    return signOcspResponse({ responderSpki: signer.publicKeySpki, producedAt: window.thisUpdate, responses, nonce: request.nonce }, signer, [issuer.responderCertificate]);
+  }
+}
+
+function uncacheable(der: Uint8Array): OcspAnswer {
+  return { der, nextUpdate: null, thisUpdate: null };
+}
+

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli, startServe } from '../helpers/cli.js';
+import { CITIZEN, opensslCsr } from '../helpers/csr.js';
+import { createTestDatabase, openssl, removeDir, tempDir, testDatabaseKind, type TestDatabase } from '../helpers/env.js';
+
+/**
+ * A status change made by the CLI in another process is what the very next OCSP request answers:
+ * through the admin socket on the embedded database, through LISTEN/NOTIFY with PostgreSQL — where
+ * two server processes on one database both answer the new status at once.
+ */
+const dir = tempDir();
+const dataDir = path.join(dir, 'data');
+let database: TestDatabase;
+let env: NodeJS.ProcessEnv;
+const servers: Awaited<ReturnType<typeof startServe>>[] = [];
+let serial: string;
+const certPath = path.join(dir, 'holder.pem');
+
+const eimza = (...args: string[]) => runCli(['--data-dir', dataDir, ...args], env);
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  env = { EIMZA_KEYSTORE: 'software', ...(database.url ? { DATABASE_URL: database.url } : {}) };
+  expect((await eimza('ca', 'init', '--root-algorithm', 'ec-p256', '--algorithm', 'ec-p256')).code).toBe(0);
+  expect((await eimza('ca', 'export', '--out', dir)).code).toBe(0);
+  const count = testDatabaseKind === 'postgres' ? 2 : 1;
+  for (let i = 0; i < count; i++) servers.push(await startServe(['--data-dir', dataDir, 'serve', '--port', '0'], env));
+  const { csrPath } = await opensslCsr(dir, 'holder');
+  writeFileSync(path.join(dir, 'holder.json'), JSON.stringify(CITIZEN));
+  const issued = await eimza('cert', 'issue', '--profile', 'signature', '--csr', csrPath, '--holder', path.join(dir, 'holder.json'), '--out', certPath);
+  expect(issued.code).toBe(0);
+  serial = issued.stdout.trim();
+}, 120_000);
+
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+  await database.drop();
+  removeDir(dir);
+});
+
+/** What every server says right now; -no_nonce takes the cached, pre-signed path. */
+async function statuses(): Promise<string[]> {
+  const out = [];
+  for (const s of servers) {
+    const r = await openssl(['ocsp', '-issuer', path.join(dir, 'eimza.pem'), '-cert', certPath, '-url', `${s.url}/ocsp`, '-CAfile', path.join(dir, 'root.pem'), '-no_nonce']);
+    const text = r.stdout + r.stderr;
+    expect(text).toContain('Response verify OK');
+    const line = text.split('\n').find((l) => l.startsWith(`${certPath}:`)) ?? '';
+    const reason = /Reason: (\w+)/.exec(text)?.[1];
+    out.push(`${line.slice(certPath.length + 1).trim()}${reason ? ` ${reason}` : ''}`);
+  }
+  return out;
+}
+
+describe(`status propagation (${testDatabaseKind})`, () => {
+  it('answers each change made by the CLI in another process on the very next request', async () => {
+    const all = (s: string) => servers.map(() => s);
+    expect(await statuses()).toEqual(all('good')); // now cached on every server
+    expect((await eimza('cert', 'suspend', serial)).stdout).toContain('suspended');
+    expect(await statuses()).toEqual(all('revoked certificateHold'));
+    expect((await eimza('cert', 'restore', serial)).code).toBe(0);
+    expect(await statuses()).toEqual(all('good'));
+    const revoked = await eimza('cert', 'revoke', serial, '--reason', 'keyCompromise');
+    expect(revoked.stdout).toContain('revoked keyCompromise');
+    expect(await statuses()).toEqual(all('revoked keyCompromise'));
+    const again = await eimza('cert', 'restore', serial);
+    expect(again.code).toBe(10);
+    expect(again.stderr).toMatch(/^eimza: error \[invalidTransition\]/);
+  }, 120_000);
+
+  it('publishes CRLs on demand from the CLI while the server runs', async () => {
+    const r = await eimza('crl', 'publish', '--ca', 'eimza');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/eimza\.crl\s+#\d+\s+1 entries/);
+    const res = await fetch(`${servers[0]!.url}/crl/eimza.crl`);
+    expect(res.status).toBe(200);
+    const crl = path.join(dir, 'eimza.crl');
+    writeFileSync(crl, new Uint8Array(await res.arrayBuffer()));
+    const text = await openssl(['crl', '-inform', 'DER', '-in', crl, '-noout', '-text']);
+    expect(text.stdout).toContain(`Serial Number: ${serial.toUpperCase()}`);
+  }, 60_000);
+});
