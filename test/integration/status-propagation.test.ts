@@ -16,6 +16,7 @@ let database: TestDatabase;
 let env: NodeJS.ProcessEnv;
 const servers: Awaited<ReturnType<typeof startServe>>[] = [];
 let serial: string;
+const otherSerials: string[] = [];
 const certPath = path.join(dir, 'holder.pem');
 
 const eimza = (...args: string[]) => runCli(['--data-dir', dataDir, ...args], env);
@@ -32,6 +33,13 @@ beforeAll(async () => {
   const issued = await eimza('cert', 'issue', '--profile', 'signature', '--csr', csrPath, '--holder', path.join(dir, 'holder.json'), '--out', certPath);
   expect(issued.code).toBe(0);
   serial = issued.stdout.trim();
+  writeFileSync(path.join(dir, 'other.json'), JSON.stringify({ ...CITIZEN, fin: '7AB3CD9' }));
+  for (const name of ['other-1', 'other-2']) {
+    const other = await opensslCsr(dir, name);
+    const r = await eimza('cert', 'issue', '--profile', 'authentication', '--csr', other.csrPath, '--holder', path.join(dir, 'other.json'), '--out', path.join(dir, `${name}.pem`));
+    expect(r.code).toBe(0);
+    otherSerials.push(r.stdout.trim());
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -80,5 +88,22 @@ describe(`status propagation (${testDatabaseKind})`, () => {
     writeFileSync(crl, new Uint8Array(await res.arrayBuffer()));
     const text = await openssl(['crl', '-inform', 'DER', '-in', crl, '-noout', '-text']);
     expect(text.stdout).toContain(`Serial Number: ${serial.toUpperCase()}`);
+  }, 60_000);
+
+  it('bulk-suspends by holder FIN: a dry run first, then --execute', async () => {
+    const dry = await eimza('cert', 'bulk-suspend', '--filter', 'fin=7ab3cd9');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.trim().split('\n').sort()).toEqual([...otherSerials].sort());
+    expect(dry.stderr).toMatch(/2 matched, would suspend 2 \(dry run/);
+    const done = await eimza('cert', 'bulk-suspend', '--filter', 'fin=7AB3CD9', '--execute', '--comment', 'reported lost');
+    expect(done.code).toBe(0);
+    expect(done.stderr).toMatch(/2 matched, suspended 2/);
+    const list = await eimza('cert', 'list', '--status', 'suspended', '--json');
+    expect((JSON.parse(list.stdout) as { serial: string }[]).map((v) => v.serial).sort()).toEqual([...otherSerials].sort());
+    const bad = await eimza('cert', 'bulk-revoke', '--filter', 'colour=red');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^eimza: error \[invalidArgument\]/);
+    const none = await eimza('cert', 'bulk-revoke');
+    expect(none.stderr).toMatch(/^eimza: error \[emptyFilter\]/);
   }, 60_000);
 });
