@@ -17,6 +17,23 @@ export const REVOCATION_REASONS = [
 ] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
+/** CRLReason ::= ENUMERATED (RFC 5280 §5.3.1), used by CRL entries and OCSP alike; 7 is not used. */
+export const REVOCATION_REASON_CODES: Readonly<Record<RevocationReason, number>> = {
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  removeFromCRL: 8,
+  privilegeWithdrawn: 9,
+  aACompromise: 10,
+};
+export const REVOCATION_REASON_BY_CODE: ReadonlyMap<number, RevocationReason> = new Map(
+  Object.entries(REVOCATION_REASON_CODES).map(([reason, code]) => [code, reason as RevocationReason]),
+);
+
 /** Where a certificate came from, so a bulk action on one desk or card batch is one query. */
 export interface Provenance {
   officeCode?: string;

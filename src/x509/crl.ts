@@ -1,4 +1,4 @@
-import type { RevocationReason } from '../domain/certificate.js';
+import { REVOCATION_REASON_BY_CODE, REVOCATION_REASON_CODES, type RevocationReason } from '../domain/certificate.js';
 import type { Serial } from '../domain/serial.js';
 import { CaError } from '../errors.js';
 import type { KeyAlgorithm, Signer } from '../signing/types.js';
@@ -73,22 +73,6 @@ const CRL_OIDS = {
   freshestCRL: '2.5.29.46',
 } as const;
 
-/** CRLReason ::= ENUMERATED (§5.3.1); 7 is not used. */
-const REASON_CODES: Record<RevocationReason, number> = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  removeFromCRL: 8,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
-};
-const REASON_BY_CODE = new Map<number, RevocationReason>(
-  Object.entries(REASON_CODES).map(([reason, code]) => [code, reason as RevocationReason]),
-);
 const TAG_ENUMERATED = 0x0a;
 // Module constants for the per-entry loop (a property read of TAG each time costs measurably there).
 const TAG_INTEGER = TAG.integer;
@@ -116,7 +100,7 @@ function extension(extnID: string, critical: boolean, value: Uint8Array): Uint8A
 
 /** §5.3.1: one constant Extension per reason; "unspecified" is never written. */
 const REASON_EXTENSIONS = new Map<string, Uint8Array>(
-  Object.entries(REASON_CODES)
+  Object.entries(REVOCATION_REASON_CODES)
     .filter(([reason]) => reason !== 'unspecified')
     .map(([reason, code]) => [reason, extension(CRL_OIDS.reasonCode, false, Uint8Array.of(TAG_ENUMERATED, 1, code))]),
 );
@@ -467,7 +451,7 @@ function readEntry(reader: DerReader, element: DerElement): CrlInfo['entries'][n
     if (extension.oid === CRL_OIDS.reasonCode) {
       const value = reader.expect(extensionValue(reader, extension), TAG_ENUMERATED, 'CRLReason');
       const code = reader.content(value);
-      const reason = code.length === 1 ? REASON_BY_CODE.get(code[0]!) : undefined;
+      const reason = code.length === 1 ? REVOCATION_REASON_BY_CODE.get(code[0]!) : undefined;
       if (!reason) throw malformed(`CRL entry ${entry.serial} has an unknown reason code`);
       entry.reason = reason;
     } else if (extension.oid === CRL_OIDS.invalidityDate) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RevocationReason } from '../domain/certificate.js';
+import { REVOCATION_REASON_BY_CODE, REVOCATION_REASON_CODES, type RevocationReason } from '../domain/certificate.js';
 import type { Serial } from '../domain/serial.js';
 import { CaError } from '../errors.js';
 import type { KeyAlgorithm, Signer } from '../signing/types.js';
@@ -139,21 +139,6 @@ const RESPONSE_STATUS_CODES: Record<'successful' | OcspErrorStatus, number> = {
   unauthorized: 6,
 };
 const RESPONSE_STATUS_BY_CODE = new Map(Object.entries(RESPONSE_STATUS_CODES).map(([name, code]) => [code, name as OcspResponseInfo['status']]));
-
-/** CRLReason (RFC 5280 §5.3.1); 7 is not used. */
-const REASON_CODES: Record<RevocationReason, number> = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  removeFromCRL: 8,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
-};
-const REASON_BY_CODE = new Map(Object.entries(REASON_CODES).map(([name, code]) => [code, name as RevocationReason]));
 
 /** CertStatus (RFC 6960 §4.2.1): good [0] IMPLICIT NULL, unknown [2] IMPLICIT UnknownInfo (NULL). */
 const STATUS_GOOD = Uint8Array.of(0x80, 0x00);
@@ -390,7 +375,7 @@ function certStatusDer(status: OcspCertStatus): Uint8Array {
     case 'revoked': {
       const time = generalizedTime(status.revokedAt);
       if (status.reason === null) return tlv(0xa1, time);
-      const code = REASON_CODES[status.reason];
+      const code = REVOCATION_REASON_CODES[status.reason];
       if (code === undefined) throw internal(`${String(status.reason)} is not a CRLReason`, 'invalidRevocationReason');
       return tlv(0xa1, time, tlv(0xa0, tlv(TAG_ENUMERATED, Uint8Array.of(code))));
     }
@@ -547,7 +532,7 @@ function certStatusOf(reader: DerReader, element: DerElement | undefined): OcspC
   if (rest.length > 0 || (reason !== undefined && reason.tag !== 0xa0)) throw malformed(RESPONSE_CODE, 'RevokedInfo has unexpected elements');
   if (reason === undefined) return { kind: 'revoked', revokedAt, reason: null };
   const code = reader.smallInteger(reader.expect(reader.children(reason)[0], TAG_ENUMERATED, 'CRLReason'));
-  const name = REASON_BY_CODE.get(code);
+  const name = REVOCATION_REASON_BY_CODE.get(code);
   if (name === undefined) throw malformed(RESPONSE_CODE, `${code} is not a CRLReason`);
   return { kind: 'revoked', revokedAt, reason: name };
 }

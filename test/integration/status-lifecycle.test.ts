@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { bulkChangeStatus, changeCertificateStatus } from '../../src/ca/status.js';
 import { certificateHistory, getCertificate, verifyAuditLog } from '../../src/ca/queries.js';
-import { CaError } from '../../src/errors.js';
 import { CITIZEN } from '../helpers/csr.js';
 import { openPkiFixture, SERVER_HOLDER, type PkiFixture } from '../helpers/pki.js';
+import { rejection } from '../helpers/outcome.js';
 
 /** Suspend, restore, revoke and their bulk forms, through the CA core and the REST API. */
 let pki: PkiFixture;
@@ -17,15 +17,6 @@ afterAll(async () => {
   await pki.close();
 });
 
-async function rejection(p: Promise<unknown>): Promise<{ kind: string; code: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CaError) return { kind: e.kind, code: e.code };
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('the status state machine', () => {
   it('suspends, restores and revokes, each with its audit event, and keeps revocation final', async () => {

@@ -24,7 +24,6 @@ import {
 } from 'pkijs';
 import { REVOCATION_REASONS, type RevocationReason } from '../../src/domain/certificate.js';
 import { parseSerial, randomSerial, type Serial } from '../../src/domain/serial.js';
-import { CaError } from '../../src/errors.js';
 import type { KeyAlgorithm, Signer } from '../../src/signing/types.js';
 import { certificateTime, serialToInteger } from '../../src/x509/certificate.js';
 import { assembleCrl, buildTbsCertList, inspectCrl, signCrl, type CrlEntry, type CrlInput } from '../../src/x509/crl.js';
@@ -33,6 +32,7 @@ import { inspectCertificate } from '../../src/x509/inspect.js';
 import { decodePemOrDer, pemEncode } from '../../src/x509/pem.js';
 import { signatureAlgorithmFor } from '../../src/x509/public-key.js';
 import { execFileAsync, openssl, removeDir, tempDir } from '../helpers/env.js';
+import { outcome } from '../helpers/outcome.js';
 
 // ---- helpers -------------------------------------------------------------------------------------
 
@@ -181,15 +181,6 @@ function pkijsCrl(input: CrlInput, signature: Uint8Array): Uint8Array {
   return new Uint8Array(crl.toSchema(true).toBER(false));
 }
 
-function outcome(action: () => unknown): { ok: true } | { kind: string; code: string } {
-  try {
-    action();
-    return { ok: true };
-  } catch (e) {
-    if (e instanceof CaError) return { kind: e.kind, code: e.code };
-    throw e;
-  }
-}
 
 async function writeCrl(ca: TestCa, file: string, der: Uint8Array): Promise<{ derFile: string; pemFile: string }> {
   const derFile = path.join(ca.dir, `${file}.crl`);

@@ -16,7 +16,6 @@ import path from 'node:path';
 import * as pkijs from 'pkijs';
 import { REVOCATION_REASONS, type RevocationReason } from '../../src/domain/certificate.js';
 import type { Serial } from '../../src/domain/serial.js';
-import { CaError } from '../../src/errors.js';
 import { createSoftwareKeyStore } from '../../src/signing/software.js';
 import type { KeyStore, Signer } from '../../src/signing/types.js';
 import { DerReader } from '../../src/x509/der-reader.js';
@@ -41,6 +40,7 @@ import {
 import { decodePemOrDer, pemEncode } from '../../src/x509/pem.js';
 import { subjectKeyIdentifier } from '../../src/x509/public-key.js';
 import { openssl, removeDir, tempDir } from '../helpers/env.js';
+import { outcome } from '../helpers/outcome.js';
 
 // ---- helpers -------------------------------------------------------------------------------------
 
@@ -62,16 +62,6 @@ async function must(run: Promise<Run>, what: string): Promise<Run> {
   return result;
 }
 
-/** What an action does, as data: ok, or the kind/code of the CaError (anything else fails the test). */
-function outcome(action: () => unknown): { ok: true } | { kind: string; code: string } {
-  try {
-    action();
-    return { ok: true };
-  } catch (e) {
-    if (e instanceof CaError) return { kind: e.kind, code: e.code };
-    throw e;
-  }
-}
 
 const MALFORMED_REQUEST = { kind: 'malformed', code: 'malformedOcspRequest' };
 

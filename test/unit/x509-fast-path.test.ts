@@ -14,7 +14,6 @@ import path from 'node:path';
 import type { CertificateSpec, NameAttribute } from '../../src/domain/certificateSpec.js';
 import type { Holder } from '../../src/domain/holder.js';
 import { parseSerial, randomSerial } from '../../src/domain/serial.js';
-import { CaError } from '../../src/errors.js';
 import { checkKeyPolicy } from '../../src/policy/key-policy.js';
 import { buildCertificateSpec, getProfile, PROFILE_IDS, type ProfileId } from '../../src/policy/profiles.js';
 import { DEFAULT_PKI_SETTINGS } from '../../src/policy/settings.js';
@@ -35,22 +34,13 @@ import { describePublicKey, publicKeyJwk, signatureAlgorithmFor } from '../../sr
 import { encodeQcStatements, qcStatementsDer } from '../../src/x509/qc-statements.js';
 import { buildTbsCertificateReference } from '../../src/x509/tbs-reference.js';
 import { parseCertificate, parseTbs } from '../../src/x509/tbs.js';
+import { outcome } from '../helpers/outcome.js';
 
 // ---- helpers -------------------------------------------------------------------------------------
 
 const hex = (bytes: Uint8Array | ArrayBuffer): string => Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('hex');
 const fromHex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
 
-/** What an action does, as data: its result, or the kind/code of the CaError (anything else fails the test). */
-function outcome(action: () => unknown): { ok: true } | { kind: string; code: string } {
-  try {
-    action();
-    return { ok: true };
-  } catch (e) {
-    if (e instanceof CaError) return { kind: e.kind, code: e.code };
-    throw e;
-  }
-}
 
 function spkiOf(key: KeyObject): Uint8Array {
   return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
