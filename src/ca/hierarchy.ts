@@ -42,8 +42,12 @@ export async function initHierarchy(deps: CaDeps, opts: InitOptions): Promise<In
   const rootSigner = await deps.keys.generateKey(keyLabel(ROOT_CA.name), opts.rootAlgorithm);
   const root = await signCaCertificate(deps, 'root-ca', 'self-signed', rootSigner, ROOT_CA.commonName, opts.actor);
   await recordCa(deps, { name: ROOT_CA.name, kind: 'root', parentName: null, keyUri: rootSigner.keyUri, serial: root.serial }, opts.actor);
-  result.cas.push({ name: ROOT_CA.name, serial: root.serial, ocspSignerSerial: null });
   await deps.cas.reload();
+  // The issuing CA certificates carry an OCSP URL too (profiles.md: "Issuing CAs need OCSP too"):
+  // the root answers through a delegated responder, so its own key stays offline.
+  opts.onProgress?.('root OCSP signer');
+  const rootOcsp = await issueOcspSigner(deps, ROOT_CA.name, opts.rootAlgorithm, opts.actor);
+  result.cas.push({ name: ROOT_CA.name, serial: root.serial, ocspSignerSerial: rootOcsp.serial });
 
   for (const spec of ISSUING_CAS) {
     opts.onProgress?.(`${spec.name} CA key (${describe(opts.issuingAlgorithm)})`);

@@ -81,6 +81,12 @@ describe('OCSP answers through the lifecycle (openssl ocsp)', () => {
     }
   });
 
+  it("answers for the issuing CA certificates through the root's responder", async () => {
+    const r = await openssl(['ocsp', '-issuer', pki.pem('root'), '-cert', pki.pem('eimza'), '-url', ocspUrl, '-CAfile', pki.pem('root'), '-no_nonce']);
+    expect(r.stdout + r.stderr).toContain('Response verify OK');
+    expect(statusLine(r.stdout, pki.pem('eimza'))).toBe('good');
+  });
+
   it('echoes the nonce of a nonce request (no warning from openssl)', async () => {
     const { certPath } = await pki.issue('ocsp-nonce');
     const out = await ask(certPath);
