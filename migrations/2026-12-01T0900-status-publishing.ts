@@ -42,6 +42,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('signature', 'bytea', (c) => c.notNull())
     .addColumn('this_update', 'timestamptz', (c) => c.notNull())
     .addColumn('next_update', 'timestamptz', (c) => c.notNull())
+    // The certificate's status_seq the answer was signed for: an answer for an older status never
+    // replaces one for a newer (a slow first-request signing racing a status change).
+    .addColumn('status_seq', 'bigint', (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint('ocsp_response_pk', ['serial', 'hash'])
     .execute();
   await db.schema.createIndex('ocsp_response_this_update').on('ocsp_response').column('this_update').execute();

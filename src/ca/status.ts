@@ -82,7 +82,7 @@ export async function applyStatusChange(
   to: CertificateRecord,
   audit: { actor: string; action: string; details: Record<string, unknown> },
 ): Promise<void> {
-  const ok = await changeStatus(uow.tx, {
+  const statusSeq = await changeStatus(uow.tx, {
     serial: from.serial,
     from: from.status,
     to: to.status,
@@ -91,7 +91,8 @@ export async function applyStatusChange(
     revokedAt: to.revokedAt,
     invalidityDate: to.invalidityDate,
   });
-  if (!ok) throw new CaError('conflict', `the status of ${from.serial} changed meanwhile; try again`, { code: 'concurrentChange' });
+  if (statusSeq === null) throw new CaError('conflict', `the status of ${from.serial} changed meanwhile; try again`, { code: 'concurrentChange' });
+  to.statusSeq = statusSeq;
   await deps.publisher.statusChanged(uow, to);
   await appendAudit(uow.tx, deps.clock, [{ actor: audit.actor, action: audit.action, caName: from.caName, serial: from.serial, details: audit.details }]);
   await notifyStatusChanged(uow.tx, from.caName, from.serial);

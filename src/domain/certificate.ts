@@ -65,6 +65,8 @@ export interface CertificateRecord {
   holderSnapshot: unknown;
   /** '' = listed on the whole CA's CRL only; 'p<N>' = also on partition N's. */
   crlScope: string;
+  /** Order of the last status change (0 before the first): newer status, higher number. */
+  statusSeq: bigint;
 }
 
 /** Expiry is derived, never stored (architecture.md, "Status"). */

@@ -50,6 +50,8 @@ const MIN_AHEAD_MS = 20 * MINUTE_MS;
 export class OcspResponder {
   private cache = new Map<string, CachedAnswer>();
   private inFlight = new Map<string, Promise<CachedAnswer | null>>();
+  /** Per key, a count of evictions: a load that started before one must not cache what it read. */
+  private evictions = new Map<string, number>();
   private issuers: Promise<IssuerIndex> | null = null;
   private issuersGeneration = -1;
   private readonly cacheSize: number;
@@ -86,7 +88,11 @@ export class OcspResponder {
 
   /** A status changed (here or on another node): the next request reads it anew. */
   evict(serial: string): void {
-    for (const hash of PRESIGNED_HASHES) this.cache.delete(`${serial}:${hash}`);
+    for (const hash of PRESIGNED_HASHES) {
+      const key = `${serial}:${hash}`;
+      this.cache.delete(key);
+      if (this.inFlight.has(key)) this.evictions.set(key, (this.evictions.get(key) ?? 0) + 1);
+    }
   }
 
   /** The CA hierarchy changed (new OCSP signer): rebuild the issuer index; drop every answer. */
@@ -155,7 +161,10 @@ export class OcspResponder {
     if (hit && now < hit.serveUntil) return hit;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.loadOrSign(issuer, certId).finally(() => this.inFlight.delete(key));
+      pending = this.loadOrSign(issuer, certId).finally(() => {
+        this.inFlight.delete(key);
+        this.evictions.delete(key);
+      });
       this.inFlight.set(key, pending);
     }
     return pending;
@@ -165,10 +174,15 @@ export class OcspResponder {
   private async loadOrSign(issuer: OcspIssuer, certId: OcspCertId): Promise<CachedAnswer | null> {
     const key = `${certId.serial}:${certId.hash}`;
     const now = this.opts.clock.now();
+    // A status change committed while this load runs evicts the key; what the load read may then
+    // be the old status: answer with it (the request raced the change) but do not keep it.
+    const evictionsAtStart = this.evictions.get(key) ?? 0;
+    const remember = (a: Omit<CachedAnswer, 'serveUntil'>): CachedAnswer =>
+      (this.evictions.get(key) ?? 0) === evictionsAtStart ? this.remember(key, a) : { ...a, serveUntil: 0 };
     const stored = await findOcspResponse(this.opts.db, certId.serial, certId.hash!);
     if (stored && stored.caName === issuer.ca.record.name && this.servable(stored.thisUpdate, stored.nextUpdate, now)) {
       const signer = await issuer.ca.ocspSigner();
-      return this.remember(key, { der: assembleStored(issuer, stored, signer.algorithm), thisUpdate: stored.thisUpdate, nextUpdate: stored.nextUpdate });
+      return remember({ der: assembleStored(issuer, stored, signer.algorithm), thisUpdate: stored.thisUpdate, nextUpdate: stored.nextUpdate });
     }
     const record = await findCertificate(this.opts.db, certId.serial);
     // Never issued, still in issuance, or issued by another of our CAs: `unknown`, signed live and
@@ -177,7 +191,7 @@ export class OcspResponder {
     const [fresh] = await presignResponses(issuer, record, [certId.hash!], responseWindow(now, this.opts.settings));
     await upsertOcspResponses(this.opts.db, [fresh!]);
     const signer = await issuer.ca.ocspSigner();
-    return this.remember(key, { der: assembleStored(issuer, fresh!, signer.algorithm), thisUpdate: fresh!.thisUpdate, nextUpdate: fresh!.nextUpdate });
+    return remember({ der: assembleStored(issuer, fresh!, signer.algorithm), thisUpdate: fresh!.thisUpdate, nextUpdate: fresh!.nextUpdate });
   }
 
   private servable(thisUpdate: Date, nextUpdate: Date, now: Date): boolean {

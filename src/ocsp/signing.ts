@@ -31,7 +31,7 @@ export function responseWindow(now: Date, settings: RevocationSettings): Respons
  */
 export async function presignResponses(
   issuer: OcspIssuer,
-  record: Pick<CertificateRecord, 'serial' | 'caName' | 'status' | 'revocationReason' | 'revokedAt' | 'statusChangedAt'>,
+  record: Pick<CertificateRecord, 'serial' | 'caName' | 'status' | 'revocationReason' | 'revokedAt' | 'statusChangedAt' | 'statusSeq'>,
   hashes: readonly OcspHash[],
   window: ResponseWindow,
 ): Promise<StoredOcspResponse[]> {
@@ -45,7 +45,7 @@ export async function presignResponses(
         responses: [{ certIdDer: certIdFor(issuer, hash, record.serial), status, ...window }],
       });
       const signature = await signer.sign(responseData);
-      return { serial: record.serial, hash, caName: record.caName, responseData, signature, ...window };
+      return { serial: record.serial, hash, caName: record.caName, responseData, signature, statusSeq: record.statusSeq, ...window };
     }),
   );
 }

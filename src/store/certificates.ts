@@ -85,11 +85,12 @@ export interface StatusChange {
 /**
  * Compare-and-set on the status, so two concurrent changes cannot both win. Takes the audit-chain
  * lock first and then the next status_seq: status changes commit in status_seq order, which is
- * what lets a delta CRL list exactly the changes after its base (see crlWatermark).
+ * what lets a delta CRL list exactly the changes after its base (see crlWatermark). Returns the
+ * new status_seq, or null when the status was no longer `from`.
  */
-export async function changeStatus(tx: Executor, c: StatusChange): Promise<boolean> {
+export async function changeStatus(tx: Executor, c: StatusChange): Promise<bigint | null> {
   await lockAuditChain(tx);
-  const result = await tx
+  const row = await tx
     .updateTable('certificate')
     .set({
       status: c.to,
@@ -101,8 +102,9 @@ export async function changeStatus(tx: Executor, c: StatusChange): Promise<boole
     })
     .where('serial', '=', c.serial)
     .where('status', '=', c.from)
+    .returning('status_seq')
     .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  return row ? BigInt(row.status_seq!) : null;
 }
 
 /** The row, locked until the end of the transaction (a status change reads, decides, writes). */
@@ -199,5 +201,6 @@ function toRecord(row: CertificateRow): CertificateRecord {
     },
     holderSnapshot: row.holder_snapshot,
     crlScope: row.crl_scope,
+    statusSeq: BigInt(row.status_seq ?? 0),
   };
 }

@@ -11,6 +11,8 @@ export interface StoredOcspResponse {
   signature: Uint8Array;
   thisUpdate: Date;
   nextUpdate: Date;
+  /** The certificate's statusSeq the answer was signed for. */
+  statusSeq: bigint;
 }
 
 export async function upsertOcspResponses(db: Executor, responses: StoredOcspResponse[]): Promise<void> {
@@ -26,22 +28,39 @@ export async function upsertOcspResponses(db: Executor, responses: StoredOcspRes
         signature: r.signature,
         this_update: r.thisUpdate,
         next_update: r.nextUpdate,
+        status_seq: r.statusSeq.toString(),
       })),
     )
     .onConflict((oc) =>
-      oc.columns(['serial', 'hash']).doUpdateSet({
-        response_data: (eb) => eb.ref('excluded.response_data'),
-        signature: (eb) => eb.ref('excluded.signature'),
-        this_update: (eb) => eb.ref('excluded.this_update'),
-        next_update: (eb) => eb.ref('excluded.next_update'),
-      }),
+      oc
+        .columns(['serial', 'hash'])
+        .doUpdateSet({
+          response_data: (eb) => eb.ref('excluded.response_data'),
+          signature: (eb) => eb.ref('excluded.signature'),
+          this_update: (eb) => eb.ref('excluded.this_update'),
+          next_update: (eb) => eb.ref('excluded.next_update'),
+          status_seq: (eb) => eb.ref('excluded.status_seq'),
+        })
+        // Never an answer for an older status over one for a newer.
+        .where('ocsp_response.status_seq', '<=', (eb) => eb.ref('excluded.status_seq')),
     )
     .execute();
 }
 
 export async function findOcspResponse(db: Executor, serial: Serial, hash: string): Promise<StoredOcspResponse | undefined> {
   const row = await db.selectFrom('ocsp_response').selectAll().where('serial', '=', serial).where('hash', '=', hash).executeTakeFirst();
-  return row && { serial: row.serial as Serial, hash: row.hash, caName: row.ca_name, responseData: row.response_data, signature: row.signature, thisUpdate: row.this_update, nextUpdate: row.next_update };
+  return (
+    row && {
+      serial: row.serial as Serial,
+      hash: row.hash,
+      caName: row.ca_name,
+      responseData: row.response_data,
+      signature: row.signature,
+      thisUpdate: row.this_update,
+      nextUpdate: row.next_update,
+      statusSeq: BigInt(row.status_seq),
+    }
+  );
 }
 
 /** Responses signed before `before`, oldest first: what the refresher re-signs next. */

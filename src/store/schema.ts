@@ -86,6 +86,7 @@ export interface OcspResponseTable {
   signature: Uint8Array;
   this_update: Timestamp;
   next_update: Timestamp;
+  status_seq: ColumnType<string, string | bigint, string | bigint>;
 }
 
 export interface Database {

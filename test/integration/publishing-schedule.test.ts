@@ -5,6 +5,10 @@ import { FakeClock } from '../../src/clock.js';
 import { decodePemOrDer } from '../../src/x509/pem.js';
 import { inspectCertificate } from '../../src/x509/inspect.js';
 import { buildCertId, buildOcspRequest, inspectOcspResponse } from '../../src/x509/ocsp.js';
+import { presignResponses, responseWindow } from '../../src/ocsp/signing.js';
+import { IssuerIndex } from '../../src/ocsp/issuers.js';
+import { findOcspResponse, upsertOcspResponses } from '../../src/store/ocsp-responses.js';
+import { getCertificate } from '../../src/ca/queries.js';
 import { openPkiFixture, type PkiFixture } from '../helpers/pki.js';
 
 /**
@@ -58,6 +62,21 @@ describe('OCSP refresh', () => {
     const later = await ask(serial);
     expect(later.thisUpdate.getTime()).toBeGreaterThan(first.thisUpdate.getTime());
     expect(later.nextUpdate.getTime() - clock.now().getTime()).toBeGreaterThanOrEqual(20 * MINUTE);
+  });
+});
+
+describe('racing answers', () => {
+  it('never lets an answer signed for an older status replace the one for a newer', async () => {
+    const { serial } = await pki.issue('race');
+    const before = await getCertificate(pki.ctx.ca, serial); // what a slow first request read
+    await changeCertificateStatus(pki.ctx.ca, 'revoke', { serial, actor: 'test', reason: 'keyCompromise' });
+    const issuer = (await IssuerIndex.load(pki.ctx.ca.cas)).get('eimza')!;
+    const stale = await presignResponses(issuer, before, ['sha1'], responseWindow(clock.now(), pki.ctx.ca.settings.revocation));
+    await upsertOcspResponses(pki.ctx.db, stale);
+    const stored = await findOcspResponse(pki.ctx.db, serial as never, 'sha1');
+    expect(stored!.statusSeq).toBe((await getCertificate(pki.ctx.ca, serial)).statusSeq);
+    pki.ctx.ocsp.evict(serial);
+    expect((await ask(serial)).status).toBe('revoked');
   });
 });
 
