@@ -66,7 +66,8 @@ export async function recordAndSign(deps: CaDeps, plan: SigningPlan): Promise<Si
   const signature = await plan.issuer.signer.sign(tbs);
   const der = assembleCertificate(tbs, plan.issuer.signer.algorithm, signature);
   await deps.faults?.afterSign?.(serial, der);
-  await deps.issuance.finalize.submit({
+  await deps.issuance.submit({
+    kind: 'finalize',
     serial,
     der,
     audit: {
@@ -102,7 +103,8 @@ async function reserve(deps: CaDeps, plan: SigningPlan): Promise<{ serial: Seria
     });
     lintTbs(tbs, { issuerSpki: plan.issuer.spki, expectedSpec: plan.spec, now });
     try {
-      await deps.issuance.reserve.submit({
+      await deps.issuance.submit({
+        kind: 'reserve',
         holder: plan.holder,
         reservation: {
           serial,
@@ -129,51 +131,57 @@ async function reserve(deps: CaDeps, plan: SigningPlan): Promise<{ serial: Seria
 }
 
 interface PendingReservation {
+  kind: 'reserve';
   holder: HolderIdentity | null;
   reservation: Omit<NewReservation, 'holderId'>;
 }
 
 interface PendingFinalization {
+  kind: 'finalize';
   serial: Serial;
   der: Uint8Array;
   audit: AuditEventInput;
 }
 
-/** The two group-committed writes of the issuance cycle; one pair per database, built at start. */
-export interface IssuanceWriters {
-  reserve: GroupCommit<PendingReservation, void>;
-  finalize: GroupCommit<PendingFinalization, void>;
-}
+/**
+ * The two writes of the issuance cycle, group-committed together: one transaction stores the
+ * certificates signed since the last one (reserved -> active, with their audit events) and the
+ * reservations made since (to be signed after it commits). Under load one commit serves both
+ * steps of many issuances; each certificate is still all-or-nothing (GroupCommit retries items
+ * alone when a batch fails). One per database, built at start.
+ */
+export type IssuanceWriters = GroupCommit<PendingReservation | PendingFinalization, void>;
 
 export function createIssuanceWriters(db: Db, clock: Clock): IssuanceWriters {
-  return {
-    reserve: new GroupCommit<PendingReservation, void>(db, async (tx, items) => {
+  return new GroupCommit<PendingReservation | PendingFinalization, void>(db, async (tx, items) => {
+    const outcomes = new Map<PendingReservation | PendingFinalization, CaError | undefined>();
+    const finalizations = items.filter((i): i is PendingFinalization => i.kind === 'finalize');
+    const reservations = items.filter((i): i is PendingReservation => i.kind === 'reserve');
+    if (reservations.length) {
       const holderIds = await upsertHolders(
         tx,
-        items.flatMap((i) => (i.holder ? [i.holder] : [])),
+        reservations.flatMap((i) => (i.holder ? [i.holder] : [])),
         clock.now(),
       );
       await insertReservations(
         tx,
-        items.map((i) => ({ ...i.reservation, holderId: i.holder ? (holderIds.get(i.holder.identityKey) ?? null) : null })),
+        reservations.map((i) => ({ ...i.reservation, holderId: i.holder ? (holderIds.get(i.holder.identityKey) ?? null) : null })),
       );
-      return items.map(() => undefined);
-    }),
-    finalize: new GroupCommit<PendingFinalization, void>(db, async (tx, items) => {
-      const stillReserved = await markIssued(tx, items, clock.now());
+    }
+    if (finalizations.length) {
+      const stillReserved = await markIssued(tx, finalizations, clock.now());
       await appendAudit(
         tx,
         clock,
-        items.filter((i) => stillReserved.has(i.serial)).map((i) => i.audit),
+        finalizations.filter((i) => stillReserved.has(i.serial)).map((i) => i.audit),
       );
-      return items.map((i) =>
-        stillReserved.has(i.serial)
-          ? undefined
-          : // The reconciler resolved this reservation while we were signing: do not resurrect it.
-            new CaError('conflict', `serial ${i.serial} is no longer reserved`, { code: 'reservationLost' }),
-      );
-    }),
-  };
+      for (const i of finalizations) {
+        // The reconciler resolved this reservation while we were signing: do not resurrect it.
+        if (!stillReserved.has(i.serial)) outcomes.set(i, new CaError('conflict', `serial ${i.serial} is no longer reserved`, { code: 'reservationLost' }));
+      }
+    }
+    return items.map((i) => outcomes.get(i));
+  });
 }
 
 export function describeSubject(spec: CertificateSpec): string {

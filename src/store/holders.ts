@@ -10,7 +10,8 @@ export interface HolderUpsert {
 /** Finds or creates each holder by identity; returns identityKey -> stable id. */
 export async function upsertHolders(db: Executor, holders: HolderUpsert[], at: Date): Promise<Map<string, string>> {
   // One row per identity: Postgres refuses to update the same row twice in one statement.
-  const unique = [...new Map(holders.map((h) => [h.identityKey, h])).values()];
+  // Sorted, so concurrent batches lock holder rows in one order and cannot deadlock.
+  const unique = [...new Map(holders.map((h) => [h.identityKey, h])).values()].sort((a, b) => (a.identityKey < b.identityKey ? -1 : 1));
   if (unique.length === 0) return new Map();
   const rows = await db
     .insertInto('holder')

@@ -4,7 +4,7 @@
  * measured in the same run: the physical limit. For a P-256 and an RSA-3072 CA key, on PGlite and
  * (when BENCH_DATABASE_URL or TEST_DATABASE_URL is set) on PostgreSQL.
  *
- *   npm run bench:issue -- [--count 10000] [--concurrency 32] [--keystore software|pkcs11]
+ *   npm run bench:issue -- [--count 10000] [--concurrency 64] [--keystore software|pkcs11]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ import { removeDir, tempDir } from '../helpers/env.js';
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '10000' },
-    concurrency: { type: 'string', default: '32' },
+    concurrency: { type: 'string', default: '64' },
     keystore: { type: 'string', default: 'software' },
     'sign-seconds': { type: 'string', default: '3' },
   },
