@@ -34,7 +34,10 @@ export function registerServeCommands(program: Command): void {
           `e-imza is running (data: ${config.dataDir}, database: ${config.database.kind}, keys: ${app.ca.keys.defaultBackend})`,
           `  health      ${server.url}/health`,
           `  OCSP        ${server.url}/ocsp`,
-          ...cas.map((c) => `  CA ${c.record.name.padEnd(8)} ${server.url}/ca/${c.record.name}.crt  CRL ${server.url}/crl/${c.record.name}.crl  (${c.certificate.subject})`),
+          ...cas.flatMap((c) => [
+            `  CA ${c.record.name.padEnd(8)} ${c.certificate.subject}`,
+            `              ${server.url}/ca/${c.record.name}.crt  CRL ${server.url}/crl/${c.record.name}.crl`,
+          ]),
           `  status API  ${server.url}/api/v1/certificates/{serial}  (changes need the token in ${config.server.adminTokenFile})`,
           `  admin CLI   npx eimza --data-dir ${config.dataDir} cert list`,
           '',
