@@ -15,14 +15,18 @@ type Log = (level: 'info' | 'error', message: string, fields?: Record<string, un
  * other URL.
  */
 export function createOcspHandler(responder: OcspResponder, log: Log): (req: IncomingMessage, res: ServerResponse) => boolean {
+  // The common case, a request answered before, is answered synchronously in the 'end' handler:
+  // no promise, no parsing (OcspResponder.respondCached); anything else takes respond().
+  const reply = (body: Uint8Array, res: ServerResponse, cacheable: boolean): void => {
+    const cached = responder.respondCached(body);
+    if (cached) send(res, cached, cacheable);
+    else void answer(responder, body, res, cacheable, log);
+  };
   return (req, res) => {
     const url = req.url ?? '';
     if (url !== '/ocsp' && !url.startsWith('/ocsp/')) return false;
     if (req.method === 'POST' && url === '/ocsp') {
-      readBody(req, MAX_OCSP_REQUEST_BYTES).then(
-        (body) => (body ? answer(responder, body, res, false, log) : refuse(res, 413)),
-        () => refuse(res, 400),
-      );
+      readBody(req, MAX_OCSP_REQUEST_BYTES, (body) => (body ? reply(body, res, false) : refuse(res, 413)));
       return true;
     }
     if (req.method === 'GET' && url.length > 6) {
@@ -35,7 +39,7 @@ export function createOcspHandler(responder: OcspResponder, log: Log): (req: Inc
         body = null;
       }
       if (!body || body.length === 0) refuse(res, 400);
-      else void answer(responder, body, res, true, log);
+      else reply(body, res, true);
       return true;
     }
     res.writeHead(405, { allow: 'GET, POST', 'content-type': OCSP_RESPONSE_TYPE });
@@ -52,6 +56,10 @@ async function answer(responder: OcspResponder, body: Uint8Array, res: ServerRes
     log('error', 'OCSP responder failed', { error: e instanceof Error ? e.message : String(e) });
     a = { der: ocspErrorResponse('internalError'), nextUpdate: null, thisUpdate: null };
   }
+  send(res, a, cacheable);
+}
+
+function send(res: ServerResponse, a: OcspAnswer, cacheable: boolean): void {
   const headers: Record<string, string | number> = { 'content-type': OCSP_RESPONSE_TYPE, 'content-length': a.der.length };
   if (cacheable && a.nextUpdate && a.thisUpdate) {
     // RFC 5019 §6.2: let HTTP caches keep the answer until its nextUpdate.
@@ -73,22 +81,20 @@ function refuse(res: ServerResponse, status: 400 | 413): void {
   res.end(der);
 }
 
-/** The whole body, or null once it exceeds `limit` (the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+/** The whole body, or null once it exceeds `limit` (the rest is read and dropped; the 413 then closes the connection). */
+function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | null) => void): void {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) {
     req.resume();
-    return Promise.resolve(null);
+    done(null);
+    return;
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      // Past the limit the rest is read and dropped; the 413 then closes the connection.
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
   });
+  req.on('end', () => done(size > limit ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+  req.on('error', () => {}); // the client went away: nobody to answer
 }

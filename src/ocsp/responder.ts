@@ -38,6 +38,8 @@ export interface ResponderOptions {
 }
 
 const MINUTE_MS = 60_000;
+/** Requests worth remembering by their bytes: one CertID and no nonce is about 70-110 octets. */
+const MAX_CACHED_REQUEST_BYTES = 256;
 /** X-Road wants nextUpdate at least 20 minutes ahead; an answer closer to its end is re-signed. */
 const MIN_AHEAD_MS = 20 * MINUTE_MS;
 
@@ -49,6 +51,13 @@ const MIN_AHEAD_MS = 20 * MINUTE_MS;
  */
 export class OcspResponder {
   private cache = new Map<string, CachedAnswer>();
+  /**
+   * Request bytes -> the cache entry that answered them. Relying parties (X-Road security servers
+   * above all) send byte-identical requests for a certificate: one SHA-1 CertID, no nonce, so the
+   * hot path is one Map lookup, with no parsing. An entry is valid only while it is still the one
+   * in `cache` (eviction and replacement make a new object) and within its serveUntil.
+   */
+  private byRequest = new Map<string, { key: string; answer: CachedAnswer }>();
   private inFlight = new Map<string, Promise<CachedAnswer | null>>();
   /** Per key, a count of evictions: a load that started before one must not cache what it read. */
   private evictions = new Map<string, number>();
@@ -58,6 +67,17 @@ export class OcspResponder {
 
   constructor(private readonly opts: ResponderOptions) {
     this.cacheSize = opts.cacheSize ?? 200_000;
+  }
+
+  /**
+   * The answer to exactly these request bytes if it was given before and is still current, at
+   * once (no parsing, no await); null otherwise: then call respond().
+   */
+  respondCached(requestDer: Uint8Array): OcspAnswer | null {
+    if (requestDer.length > MAX_CACHED_REQUEST_BYTES || this.issuersGeneration !== this.opts.cas.generation) return null;
+    const hit = this.byRequest.get(Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.length).toString('latin1'));
+    if (!hit || this.cache.get(hit.key) !== hit.answer || this.opts.clock.now().getTime() >= hit.answer.serveUntil) return null;
+    return { der: hit.answer.der, thisUpdate: hit.answer.thisUpdate, nextUpdate: hit.answer.nextUpdate };
   }
 
   /** Answers one DER OCSPRequest with DER OCSPResponse bytes; never throws for bad input. */
@@ -76,7 +96,11 @@ export class OcspResponder {
     try {
       if (request.certIds.length === 1 && !request.nonce && first.hash && (PRESIGNED_HASHES as readonly string[]).includes(first.hash)) {
         const cached = await this.cachedAnswer(issuer, first);
-        if (cached) return { der: cached.der, thisUpdate: cached.thisUpdate, nextUpdate: cached.nextUpdate };
+        if (cached) {
+          const key = `${first.serial}:${first.hash}`;
+          if (this.cache.get(key) === cached && requestDer.length <= MAX_CACHED_REQUEST_BYTES) this.rememberRequest(requestDer, key, cached);
+          return { der: cached.der, thisUpdate: cached.thisUpdate, nextUpdate: cached.nextUpdate };
+        }
       }
       return uncacheable(await this.signLive(index, issuer, request));
     } catch (e) {
@@ -100,6 +124,7 @@ export class OcspResponder {
     this.issuers = null;
     this.issuersGeneration = this.opts.cas.generation;
     this.cache.clear();
+    this.byRequest.clear();
   }
 
   /**
@@ -194,6 +219,11 @@ export class OcspResponder {
     return remember({ der: assembleStored(issuer, fresh!, signer.algorithm), thisUpdate: fresh!.thisUpdate, nextUpdate: fresh!.nextUpdate });
   }
 
+  private rememberRequest(requestDer: Uint8Array, key: string, answer: CachedAnswer): void {
+    this.byRequest.set(Buffer.from(requestDer).toString('latin1'), { key, answer });
+    if (this.byRequest.size > this.cacheSize) dropOldest(this.byRequest, Math.ceil(this.cacheSize / 10));
+  }
+
   private servable(thisUpdate: Date, nextUpdate: Date, now: Date): boolean {
     const refreshAt = thisUpdate.getTime() + this.opts.settings.ocspRefreshAfterMinutes * MINUTE_MS;
     return thisUpdate.getTime() <= now.getTime() + 1000 && now.getTime() < Math.min(nextUpdate.getTime() - MIN_AHEAD_MS, refreshAt + 10 * MINUTE_MS);
@@ -204,14 +234,7 @@ export class OcspResponder {
     const entry: CachedAnswer = { ...a, serveUntil: Math.min(a.nextUpdate.getTime() - MIN_AHEAD_MS, refreshAt + 10 * MINUTE_MS) };
     this.cache.delete(key);
     this.cache.set(key, entry);
-    if (this.cache.size > this.cacheSize) {
-      // Map keeps insertion order: drop the oldest tenth in one go rather than one per insert.
-      let drop = Math.ceil(this.cacheSize / 10);
-      for (const k of this.cache.keys()) {
-        if (drop-- <= 0) break;
-        this.cache.delete(k);
-      }
-    }
+    if (this.cache.size > this.cacheSize) dropOldest(this.cache, Math.ceil(this.cacheSize / 10));
     return entry;
   }
 
@@ -231,6 +254,14 @@ export class OcspResponder {
     }
     const signer = await issuer.ca.ocspSigner();
     return signOcspResponse({ responderSpki: signer.publicKeySpki, producedAt: window.thisUpdate, responses, nonce: request.nonce }, signer, [issuer.responderCertificate]);
+  }
+}
+
+/** Map keeps insertion order: drop the oldest `count` in one go rather than one per insert. */
+function dropOldest(map: Map<string, unknown>, count: number): void {
+  for (const k of map.keys()) {
+    if (count-- <= 0) break;
+    map.delete(k);
   }
 }
 

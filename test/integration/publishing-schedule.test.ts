@@ -65,6 +65,28 @@ describe('OCSP refresh', () => {
   });
 });
 
+describe('the byte-identical fast path', () => {
+  it('answers a repeated request from memory only while its answer is current', async () => {
+    const { serial } = await pki.issue('fast');
+    const ca = inspectCertificate(decodePemOrDer(readFileSync(pki.pem('eimza'), 'utf8'), 'CERTIFICATE'));
+    const request = buildOcspRequest([buildCertId('sha1', ca.subjectNameDer, ca.subjectPublicKeySpki, serial as never)]);
+    expect(pki.ctx.ocsp.respondCached(request)).toBeNull(); // never asked
+    const first = await pki.ctx.ocsp.respond(request);
+    const again = pki.ctx.ocsp.respondCached(request);
+    expect(again && Buffer.from(again.der).equals(Buffer.from(first.der))).toBe(true);
+    await changeCertificateStatus(pki.ctx.ca, 'suspend', { serial, actor: 'test' });
+    const afterChange = pki.ctx.ocsp.respondCached(request);
+    // Either nothing (evicted) or the new answer the change primed: never the old one.
+    if (afterChange) expect(inspectOcspResponse(afterChange.der).responses![0]!.status.kind).toBe('revoked');
+    expect(inspectOcspResponse((await pki.ctx.ocsp.respond(request)).der).responses![0]!.status.kind).toBe('revoked');
+    clock.advance(45 * MINUTE);
+    expect(pki.ctx.ocsp.respondCached(request)).toBeNull(); // too old to hand out
+    const nonce = buildOcspRequest([buildCertId('sha1', ca.subjectNameDer, ca.subjectPublicKeySpki, serial as never)], Uint8Array.of(4, 8, 1, 2, 3, 4, 5, 6, 7, 8));
+    await pki.ctx.ocsp.respond(nonce);
+    expect(pki.ctx.ocsp.respondCached(nonce)).toBeNull(); // nonce requests are always signed anew
+  });
+});
+
 describe('racing answers', () => {
   it('never lets an answer signed for an older status replace the one for a newer', async () => {
     const { serial } = await pki.issue('race');
