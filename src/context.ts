@@ -89,7 +89,18 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     async startPublishing(log) {
       logError = (e) => log('error', 'publishing failed', { error: e instanceof Error ? e.message : String(e) });
       crlPublisher.start();
-      const refresh = setInterval(() => void ocsp.refreshStale().catch(logError), 60_000);
+      // Every minute, re-sign what has grown old, in pages, until nothing is left (one run at a time).
+      let refreshing = false;
+      const refresh = setInterval(() => {
+        if (refreshing) return;
+        refreshing = true;
+        void (async () => {
+          const page = 2000;
+          for (let pages = 0; pages < 100 && (await ocsp.refreshStale(page)) === page; pages++);
+        })()
+          .catch(logError)
+          .finally(() => (refreshing = false));
+      }, 60_000);
       refresh.unref();
       const target = databaseTarget(config, options);
       const listener =
