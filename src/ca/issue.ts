@@ -5,7 +5,7 @@ import { CaError } from '../errors.js';
 import { checkKeyPolicy } from '../policy/key-policy.js';
 import { randomInt } from 'node:crypto';
 import { END_ENTITY_PROFILES, buildCertificateSpec, crlScopeFor, getProfile, type ProfileId } from '../policy/profiles.js';
-import { parseCsr } from '../x509/csr.js';
+import { parseCsrAsync } from '../x509/csr.js';
 import { pemEncode } from '../x509/pem.js';
 import type { CaDeps } from './deps.js';
 import { issuerOf } from './issuer.js';
@@ -42,7 +42,7 @@ export async function issueCertificate(deps: CaDeps, req: IssueRequest): Promise
     throw new CaError('policyForbids', `profile ${profile.id} is not issued from a CSR`, { code: 'unknownProfile' });
   }
   // The key policy runs inside the parse, before any signature work on the request.
-  const csr = parseCsr(req.csr, (key) => checkKeyPolicy(key, deps.settings.keyPolicy));
+  const csr = await parseCsrAsync(req.csr, (key) => checkKeyPolicy(key, deps.settings.keyPolicy));
   const days = validityDays(req.days, profile.defaultValidityDays(deps.settings));
 
   // Everything about the request is checked before anything about the CA is looked up.

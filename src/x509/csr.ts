@@ -1,5 +1,5 @@
 import * as asn1js from 'asn1js';
-import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, verify, type KeyObject, type VerifyKeyObjectInput, type VerifyPublicKeyInput } from 'node:crypto';
 import { AlgorithmIdentifier, RSASSAPSSParams } from 'pkijs';
 import type { PublicKeyDescription } from '../domain/public-key.js';
 import { CaError, isCaError } from '../errors.js';
@@ -118,8 +118,17 @@ function pssOptions(parameters: Uint8Array | undefined): { hash: Hash; saltLengt
   return { hash, saltLength: params.saltLength };
 }
 
-/** Proof of possession: the request is signed by the key it carries (RFC 2986 §3). */
-function verifySignature(parts: CsrParts, publicKey: PublicKeyDescription): void {
+interface Verification {
+  algorithm: string;
+  key: VerifyKeyObjectInput | VerifyPublicKeyInput;
+}
+
+/**
+ * What proof of possession checks (RFC 2986 §3): the request is signed by the key it carries.
+ * Algorithm and key are settled here (errors for mismatches and unsupported algorithms); the
+ * signature itself is checked by verifySignature or, off the event loop, verifySignatureAsync.
+ */
+function prepareVerification(parts: CsrParts, publicKey: PublicKeyDescription): Verification {
   const { signatureAlgorithmOid: oid, signatureParameters: parameters } = parts;
   let key: KeyObject;
   try {
@@ -128,24 +137,41 @@ function verifySignature(parts: CsrParts, publicKey: PublicKeyDescription): void
   } catch {
     throw invalidSignature('the CSR public key cannot be used to verify its signature');
   }
+  if (RSA_PKCS1_HASHES[oid] && publicKey.kind === 'rsa') {
+    return { algorithm: RSA_PKCS1_HASHES[oid], key: { key, padding: constants.RSA_PKCS1_PADDING } };
+  }
+  if (oid === ALGORITHM_OIDS.rsassaPss && publicKey.kind === 'rsa') {
+    const { hash, saltLength } = pssOptions(parameters);
+    return { algorithm: hash, key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength } };
+  }
+  if (ECDSA_HASHES[oid] && publicKey.kind === 'ec') return { algorithm: ECDSA_HASHES[oid], key: { key, dsaEncoding: 'der' } };
+  if (RSA_PKCS1_HASHES[oid] || ECDSA_HASHES[oid] || oid === ALGORITHM_OIDS.rsassaPss) {
+    throw invalidSignature('the CSR signature algorithm does not fit its key');
+  }
+  throw unsupportedSignature(`CSR signature algorithm ${oid} is not accepted (RSA or ECDSA with SHA-2)`);
+}
+
+function verifySignature(parts: CsrParts, publicKey: PublicKeyDescription): void {
+  const v = prepareVerification(parts, publicKey);
   let valid: boolean;
   try {
-    if (RSA_PKCS1_HASHES[oid] && publicKey.kind === 'rsa') {
-      valid = verify(RSA_PKCS1_HASHES[oid], parts.info, { key, padding: constants.RSA_PKCS1_PADDING }, parts.signature);
-    } else if (oid === ALGORITHM_OIDS.rsassaPss && publicKey.kind === 'rsa') {
-      const { hash, saltLength } = pssOptions(parameters);
-      valid = verify(hash, parts.info, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, parts.signature);
-    } else if (ECDSA_HASHES[oid] && publicKey.kind === 'ec') {
-      valid = verify(ECDSA_HASHES[oid], parts.info, { key, dsaEncoding: 'der' }, parts.signature);
-    } else if (RSA_PKCS1_HASHES[oid] || ECDSA_HASHES[oid] || oid === ALGORITHM_OIDS.rsassaPss) {
-      throw invalidSignature('the CSR signature algorithm does not fit its key');
-    } else {
-      throw unsupportedSignature(`CSR signature algorithm ${oid} is not accepted (RSA or ECDSA with SHA-2)`);
-    }
-  } catch (e) {
-    if (isCaError(e)) throw e;
+    valid = verify(v.algorithm, parts.info, v.key, parts.signature);
+  } catch {
     valid = false; // OpenSSL rejects malformed signatures by throwing
   }
+  if (!valid) throw invalidSignature('the CSR signature does not verify with its public key');
+}
+
+/** The same check on libuv's thread pool: the event loop goes on serving while it runs. */
+async function verifySignatureAsync(parts: CsrParts, publicKey: PublicKeyDescription): Promise<void> {
+  const v = prepareVerification(parts, publicKey);
+  const valid = await new Promise<boolean>((resolve) => {
+    try {
+      verify(v.algorithm, parts.info, v.key, parts.signature, (error, ok) => resolve(!error && ok));
+    } catch {
+      resolve(false);
+    }
+  });
   if (!valid) throw invalidSignature('the CSR signature does not verify with its public key');
 }
 
@@ -171,6 +197,20 @@ function rejectUnverifiableKey(publicKey: PublicKeyDescription): void {
  * The key policy runs before any signature work, so absurd keys cost nothing to reject.
  */
 export function parseCsr(input: string | Uint8Array, checkKey?: KeyCheck): ParsedCsr {
+  const decoded = decodeCsr(input, checkKey);
+  verifySignature(decoded.parts, decoded.csr.publicKey);
+  return decoded.csr;
+}
+
+/** parseCsr with the signature checked off the event loop (the issuance path). */
+export async function parseCsrAsync(input: string | Uint8Array, checkKey?: KeyCheck): Promise<ParsedCsr> {
+  const decoded = decodeCsr(input, checkKey);
+  await verifySignatureAsync(decoded.parts, decoded.csr.publicKey);
+  return decoded.csr;
+}
+
+/** Steps 1–3 of parseCsr. */
+function decodeCsr(input: string | Uint8Array, checkKey?: KeyCheck): { parts: CsrParts; csr: ParsedCsr } {
   let der: Uint8Array;
   let parts: CsrParts;
   let publicKey: PublicKeyDescription;
@@ -186,13 +226,8 @@ export function parseCsr(input: string | Uint8Array, checkKey?: KeyCheck): Parse
   }
   checkKey?.(publicKey);
   rejectUnverifiableKey(publicKey);
-  verifySignature(parts, publicKey);
   return {
-    der,
-    subjectPublicKeyInfo: parts.spki,
-    publicKey,
-    subject,
-    signatureAlgorithmOid: parts.signatureAlgorithmOid,
+    parts,
+    csr: { der, subjectPublicKeyInfo: parts.spki, publicKey, subject, signatureAlgorithmOid: parts.signatureAlgorithmOid },
   };
 }
-

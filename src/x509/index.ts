@@ -8,7 +8,7 @@ export {
   signatureAlgorithmOid,
   type PublicKeyDescription,
 } from './public-key.js';
-export { parseCsr, type ParsedCsr, type KeyCheck } from './csr.js';
+export { parseCsr, parseCsrAsync, type ParsedCsr, type KeyCheck } from './csr.js';
 export { encodeName, decodeName, decodeNameAttributes, formatName, type DecodedNameAttribute } from './names.js';
 export { buildExtensions, type ExtensionInputs } from './extensions.js';
 export { buildTbsCertificate, assembleCertificate, signTbs, serialToInteger, type TbsCertificateInput } from './certificate.js';

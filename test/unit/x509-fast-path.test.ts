@@ -20,7 +20,7 @@ import { DEFAULT_PKI_SETTINGS } from '../../src/policy/settings.js';
 import type { KeyAlgorithm } from '../../src/signing/types.js';
 import { derSequence, encodeDer } from '../../src/x509/asn1.js';
 import { assembleCertificate, buildTbsCertificate, certificateTime, type TbsCertificateInput } from '../../src/x509/certificate.js';
-import { parseCsr } from '../../src/x509/csr.js';
+import { parseCsr, parseCsrAsync } from '../../src/x509/csr.js';
 import { checkDer, DerReader } from '../../src/x509/der-reader.js';
 import { integer, oid, time, tlv } from '../../src/x509/der-writer.js';
 import { encodeExtensions } from '../../src/x509/extensions-der.js';
@@ -284,6 +284,23 @@ describe('public keys', () => {
 });
 
 // ---- CSRs ----------------------------------------------------------------------------------------
+
+describe('parseCsrAsync (the issuance path: the signature checked on the thread pool)', () => {
+  it('reads what parseCsr reads and refuses what it refuses, with the same codes', async () => {
+    const good = csrOver(spkiOf(keys.p256.publicKey), keys.p256.privateKey);
+    const rsa = csrOver(spkiOf(keys.rsa2048.publicKey), keys.rsa2048.privateKey, true);
+    const forged = csrOver(spkiOf(keys.p256.publicKey), keys.p384.privateKey); // signed by another key
+    for (const csr of [good, rsa]) {
+      const [sync, async] = [parseCsr(csr), await parseCsrAsync(csr)];
+      expect([hex(async.subjectPublicKeyInfo), async.subject, async.signatureAlgorithmOid]).toEqual([hex(sync.subjectPublicKeyInfo), sync.subject, sync.signatureAlgorithmOid]);
+    }
+    const expected = outcome(() => parseCsr(forged));
+    expect(expected).toEqual({ kind: 'badCsr', code: 'csrSignatureInvalid' });
+    await expect(parseCsrAsync(forged)).rejects.toMatchObject({ kind: 'badCsr', code: 'csrSignatureInvalid' });
+    const truncated = good.subarray(0, good.length - 3);
+    await expect(parseCsrAsync(truncated)).rejects.toMatchObject(outcome(() => parseCsr(truncated)));
+  });
+});
 
 describe('parseCsr', () => {
   it('reads in-process CSRs (EC and RSA) like asn1js', () => {
