@@ -16,6 +16,7 @@ import { openContext } from '../../src/context.js';
 import { dropSchema } from '../../src/store/database.js';
 import { makeP256Csr } from '../helpers/fast-csr.js';
 import { removeDir, tempDir } from '../helpers/env.js';
+import { runPool } from './pool.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,27 +34,6 @@ const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 sampler.unref();
-
-function progress(label: string, done: number, total: number): void {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${label}: ${done}/${total}`);
-}
-
-async function runPool(total: number, concurrency: number, task: (i: number) => Promise<void>, label: string): Promise<number> {
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, total) }, async () => {
-      while (next < total) {
-        const i = next++;
-        await task(i);
-        if (++done % 250 === 0) progress(label, done, total);
-      }
-    }),
-  );
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-  return (performance.now() - started) / 1000;
-}
 
 async function scenario(database: 'pglite' | 'postgres', algorithm: 'ec-p256' | 'rsa-3072', csrs: Uint8Array[]) {
   const dataDir = tempDir('eimza-bench-');

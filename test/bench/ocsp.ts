@@ -62,6 +62,7 @@ import { buildCertId, buildOcspRequest, inspectOcspResponse } from '../../src/x5
 import { decodePemOrDer } from '../../src/x509/pem.js';
 import { makeP256Csr } from '../helpers/fast-csr.js';
 import { removeDir, tempDir } from '../helpers/env.js';
+import { runPool } from './pool.js';
 
 const { values } = parseArgs({
   options: {
@@ -100,9 +101,6 @@ const MINUTE_MS = 60_000;
 const tty = process.stderr.isTTY;
 /** Other work on the machine skews req/s; the 1-minute load average when we began says how much. */
 const loadAtStart = os.loadavg()[0]!.toFixed(2);
-function progress(text: string): void {
-  if (tty) process.stderr.write(`\r\x1b[K${text}`);
-}
 function progressDone(): void {
   if (tty) process.stderr.write('\r\x1b[K');
 }
@@ -338,23 +336,6 @@ interface Population {
   caSpki: Uint8Array;
   issueSeconds: number;
   revokeSeconds: number;
-}
-
-async function runPool(total: number, concurrency: number, task: (i: number) => Promise<void>, label: string): Promise<number> {
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, total) }, async () => {
-      while (next < total) {
-        const i = next++;
-        await task(i);
-        if (++done % 250 === 0 || done === total) progress(`${label}: ${done}/${total}`);
-      }
-    }),
-  );
-  progressDone();
-  return (performance.now() - started) / 1000;
 }
 
 const isRevoked = (i: number): boolean => i % 10 === 0;
