@@ -1,5 +1,5 @@
 import { appendAudit } from '../audit/log.js';
-import { isExpired, type CertificateRecord, type RevocationReason } from '../domain/certificate.js';
+import { isExpired, type CertificateRecord } from '../domain/certificate.js';
 import { parseSerial, type Serial } from '../domain/serial.js';
 import { nextStatus, type StatusAction } from '../domain/status.js';
 import { CaError } from '../errors.js';
@@ -198,4 +198,3 @@ async function matchingCertificates(deps: CaDeps, criteria: CertificateFilter, a
   }
 }
 
-export type { RevocationReason };

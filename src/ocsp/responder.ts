@@ -4,7 +4,7 @@ import type { CertificateRecord } from '../domain/certificate.js';
 import type { Serial } from '../domain/serial.js';
 import { isCaError } from '../errors.js';
 import type { RevocationSettings } from '../policy/settings.js';
-import { findCertificate } from '../store/certificates.js';
+import { findCertificate, findCertificatesBySerial } from '../store/certificates.js';
 import { findOcspResponse, listStaleOcspResponses, upsertOcspResponses, type StoredOcspResponse } from '../store/ocsp-responses.js';
 import type { Db } from '../store/database.js';
 import type { UnitOfWork } from '../store/transaction.js';
@@ -101,6 +101,8 @@ export class OcspResponder {
           if (this.cache.get(key) === cached && requestDer.length <= MAX_CACHED_REQUEST_BYTES) this.rememberRequest(requestDer, key, cached);
           return { der: cached.der, thisUpdate: cached.thisUpdate, nextUpdate: cached.nextUpdate };
         }
+        // null: never issued, in issuance, or another CA's: already looked up, so say unknown.
+        return uncacheable(await this.signLive(index, issuer, request, true));
       }
       return uncacheable(await this.signLive(index, issuer, request));
     } catch (e) {
@@ -150,18 +152,18 @@ export class OcspResponder {
     const stale = await listStaleOcspResponses(this.opts.db, new Date(now.getTime() - this.opts.settings.ocspRefreshAfterMinutes * MINUTE_MS), limit);
     const index = await this.issuerIndex();
     const window = responseWindow(now, this.opts.settings);
+    const records = await findCertificatesBySerial(this.opts.db, stale.map((s) => s.serial));
     const fresh: StoredOcspResponse[] = [];
     for (const s of stale) {
       const issuer = index.get(s.caName);
-      const record = await findCertificate(this.opts.db, s.serial);
+      const record = records.get(s.serial);
       if (!issuer || !record) continue;
       fresh.push(...(await presignResponses(issuer, record, [s.hash as OcspHashName], window)));
     }
     await upsertOcspResponses(this.opts.db, fresh);
-    for (const f of fresh) {
-      const issuer = index.get(f.caName);
-      if (issuer) await this.prime(issuer, [f]);
-    }
+    // Evicted, not primed: a status change may have committed since the records were read, and
+    // only the database (status_seq guard) knows which answer is the newer.
+    for (const f of fresh) this.evict(f.serial);
     return fresh.length;
   }
 
@@ -239,14 +241,14 @@ export class OcspResponder {
   }
 
   /** Nonce, several certificates, or an uncommon hash: one response signed now, echoing the nonce. */
-  private async signLive(index: IssuerIndex, issuer: OcspIssuer, request: ParsedOcspRequest): Promise<Uint8Array> {
+  private async signLive(index: IssuerIndex, issuer: OcspIssuer, request: ParsedOcspRequest, knownUnknown = false): Promise<Uint8Array> {
     const now = this.opts.clock.now();
     const window = responseWindow(now, this.opts.settings);
     const responses = [];
     for (const certId of request.certIds) {
       let record: CertificateRecord | undefined;
       // Only certificates of the signing responder's CA are answered; others in the same message are unknown.
-      if (index.find(certId) === issuer) {
+      if (!knownUnknown && index.find(certId) === issuer) {
         record = await findCertificate(this.opts.db, certId.serial as Serial);
         if (record && record.caName !== issuer.ca.record.name) record = undefined;
       }

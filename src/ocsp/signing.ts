@@ -2,6 +2,7 @@ import type { CertificateRecord } from '../domain/certificate.js';
 import type { Serial } from '../domain/serial.js';
 import { publishedReason } from '../domain/status.js';
 import type { RevocationSettings } from '../policy/settings.js';
+import type { KeyAlgorithm } from '../signing/types.js';
 import type { StoredOcspResponse } from '../store/ocsp-responses.js';
 import { assembleOcspResponse, buildCertId, buildResponseData, type OcspCertStatus, type OcspHash } from '../x509/ocsp.js';
 import type { OcspIssuer } from './issuers.js';
@@ -51,7 +52,7 @@ export async function presignResponses(
 }
 
 /** The OCSPResponse bytes of a stored answer: the responder certificate is added here, not stored. */
-export function assembleStored(issuer: OcspIssuer, stored: Pick<StoredOcspResponse, 'responseData' | 'signature'>, algorithm: Parameters<typeof assembleOcspResponse>[1]): Uint8Array {
+export function assembleStored(issuer: OcspIssuer, stored: Pick<StoredOcspResponse, 'responseData' | 'signature'>, algorithm: KeyAlgorithm): Uint8Array {
   return assembleOcspResponse(stored.responseData, algorithm, stored.signature, [issuer.responderCertificate]);
 }
 

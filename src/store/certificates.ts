@@ -118,6 +118,13 @@ export async function findCertificate(db: Executor, serial: Serial): Promise<Cer
   return row && toRecord(row);
 }
 
+/** Several certificates by serial in one query (those that exist). */
+export async function findCertificatesBySerial(db: Executor, serials: Serial[]): Promise<Map<string, CertificateRecord>> {
+  if (serials.length === 0) return new Map();
+  const rows = await db.selectFrom('certificate').selectAll().where('serial', 'in', serials).execute();
+  return new Map(rows.map((r) => [r.serial, toRecord(r)]));
+}
+
 export interface CertificateFilter {
   status?: CertificateStatus;
   statuses?: CertificateStatus[];
