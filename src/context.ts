@@ -17,6 +17,10 @@ import { KeyRegistry } from './signing/registry.js';
 import { createSoftwareKeyStore } from './signing/software.js';
 import type { KeyStore } from './signing/types.js';
 import { openDatabase, type DatabaseTarget, type Db } from './store/database.js';
+import type { CertificateRecord } from './domain/certificate.js';
+import { createHolderNotices, queueExpiryWarnings } from './notify/outbox.js';
+import { NotificationSender } from './notify/sender.js';
+import type { RaDeps } from './ra/deps.js';
 
 /**
  * The composition root: the one place that builds everything from configuration (and the only
@@ -26,11 +30,13 @@ export interface AppContext {
   config: Config;
   db: Db;
   ca: CaDeps;
+  ra: RaDeps;
   ocsp: OcspResponder;
   crl: CrlPublisher;
   /**
-   * The background work of a server: the CRL schedule, OCSP refresh, and (PostgreSQL) the status
-   * notifications of other processes. Returns the function that stops it.
+   * The background work of a server: the CRL schedule, OCSP refresh, holder e-mail (delivery and
+   * the daily expiry scan), and (PostgreSQL) the status notifications of other processes.
+   * Returns the function that stops it.
    */
   startPublishing(log: (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -66,16 +72,37 @@ export async function openContext(config: Config, options: ContextOptions = {}):
       uow.onCommit(() => crl?.scheduleDelta(record.caName));
     },
   };
+  // Holder e-mail is queued in the transaction of each change; the sender (started with the
+  // server) delivers it after commit, and a kick makes that prompt instead of the next poll.
+  const holderNotices = createHolderNotices(clock, settings.publicBaseUrl);
+  let sender: NotificationSender | null = null;
+  const kickSender = () => sender?.kick();
   const ca: CaDeps = {
     db,
     clock,
     keys,
     cas,
-    issuance: createIssuanceWriters(db, clock),
+    issuance: createIssuanceWriters(db, clock, () => ca.notices),
     settings,
     reservationGraceMs: config.ca.reservationGraceMs,
     publisher,
+    notices: {
+      async certificateEvent(tx, subject, event) {
+        await holderNotices.certificateEvent(tx, subject as CertificateRecord, event);
+        kickSender();
+      },
+    },
     ...(options.faults ? { faults: options.faults } : {}),
+  };
+  const ra: RaDeps = {
+    ca,
+    notices: {
+      async applicationEvent(tx, e) {
+        await holderNotices.applicationEvent(tx, e);
+        kickSender();
+      },
+    },
+    staleAfterMs: 120_000,
   };
   let logError: (e: unknown) => void = () => {};
   const crlPublisher = new CrlPublisher(ca, path.join(config.dataDir, 'crl'), (e) => logError(e));
@@ -84,11 +111,22 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     config,
     db,
     ca,
+    ra,
     ocsp,
     crl: crlPublisher,
     async startPublishing(log) {
       logError = (e) => log('error', 'publishing failed', { error: e instanceof Error ? e.message : String(e) });
       crlPublisher.start();
+      const mail = new NotificationSender({ db, clock, config: config.notify, log });
+      sender = mail;
+      mail.start();
+      const scanExpiry = () =>
+        void queueExpiryWarnings(db, clock, settings.publicBaseUrl, config.notify.expiryWarningDays)
+          .then((n) => (n > 0 ? mail.kick() : undefined))
+          .catch(logError);
+      scanExpiry();
+      const expiryScan = setInterval(scanExpiry, 3_600_000);
+      expiryScan.unref();
       // Every minute, re-sign what has grown old, in pages, until nothing is left (one run at a time).
       let refreshing = false;
       const refresh = setInterval(() => {
@@ -118,6 +156,9 @@ export async function openContext(config: Config, options: ContextOptions = {}):
           : null;
       return async () => {
         clearInterval(refresh);
+        clearInterval(expiryScan);
+        sender = null;
+        await mail.close();
         await listener?.close();
         await crlPublisher.close();
       };

@@ -1,4 +1,8 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import type { AppContext } from '../../src/context.js';
+import { addOffice, addOperator } from '../../src/ra/principals.js';
 import { localActor, operationContext, runOperation } from '../../src/admin/operations.js';
 import { startServer } from '../../src/api/server.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -26,6 +30,7 @@ export function registerServeCommands(program: Command): void {
         process.stdout.write(`First start: creating the demo CA hierarchy in ${config.dataDir} (key store: ${app.ca.keys.defaultBackend})\n`);
         await runOperation(operationContext(app, localActor(), progress), 'ca.init', {});
         process.stderr.write('\n');
+        await createDemoOperator(app, config.dataDir);
       }
       const server = await startServer(app, { host: opts.host ?? config.server.host, port: opts.port ?? config.server.port, log });
       const cas = await app.ca.cas.list();
@@ -38,7 +43,8 @@ export function registerServeCommands(program: Command): void {
             `  CA ${c.record.name.padEnd(8)} ${c.certificate.subject}`,
             `              ${server.url}/ca/${c.record.name}.crt  CRL ${server.url}/crl/${c.record.name}.crl`,
           ]),
-          `  status API  ${server.url}/api/v1/certificates/{serial}  (changes need the token in ${config.server.adminTokenFile})`,
+          `  REST API    ${server.url}/api/v1  (docs ${server.url}/api/docs, OpenAPI ${server.url}/api/openapi.json)`,
+          ...(existsSync(demoTokenFile(config.dataDir)) ? [`              demo CA operator token: ${demoTokenFile(config.dataDir)}`] : []),
           `  admin CLI   npx eimza --data-dir ${config.dataDir} cert list`,
           '',
         ].join('\n'),
@@ -51,4 +57,18 @@ export function registerServeCommands(program: Command): void {
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());
     });
+}
+
+const demoTokenFile = (dataDir: string) => path.join(dataDir, 'secrets', 'demo-operator.token');
+
+/**
+ * The demo's first principal: a headquarters office and a CA operator, whose token goes to a 0600
+ * file (never to the terminal or a log). A real deployment adds its own with `eimza operator add`.
+ */
+async function createDemoOperator(app: AppContext, dataDir: string): Promise<void> {
+  await addOffice(app.ra, { code: 'HQ', kind: 'hq', name: 'e-imza headquarters', actor: localActor() });
+  const { token } = await addOperator(app.ra, { name: 'demo CA operator', officeCode: 'HQ', role: 'ca-operator', actor: localActor() });
+  const file = demoTokenFile(dataDir);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
 }

@@ -11,6 +11,9 @@ import type { CaDeps } from '../ca/deps.js';
 import { HOLDER_FIELDS } from '../domain/holder.js';
 import { CaError } from '../errors.js';
 import { pemEncode } from '../x509/pem.js';
+import type { RaDeps } from '../ra/deps.js';
+import { addOffice, addOperator, disableOperator, getOffices, listOperators, OFFICE_KINDS } from '../ra/principals.js';
+import { ROLES } from '../policy/roles.js';
 
 /**
  * The operations the CLI offers, as data-in/data-out functions. The CLI runs them in-process, or,
@@ -19,6 +22,7 @@ import { pemEncode } from '../x509/pem.js';
  */
 export interface OperationContext {
   ca: CaDeps;
+  ra: RaDeps;
   crl: CrlPublisher;
   defaults: { rootAlgorithm: string; issuingAlgorithm: string };
   /** Who asked (the local user for the CLI). */
@@ -28,12 +32,12 @@ export interface OperationContext {
 
 /** The context of an operation run for `app`, with the configured algorithms unless given. */
 export function operationContext(
-  app: { ca: CaDeps; crl: CrlPublisher; config: { ca: { rootAlgorithm: string; issuingAlgorithm: string } } },
+  app: { ca: CaDeps; ra: RaDeps; crl: CrlPublisher; config: { ca: { rootAlgorithm: string; issuingAlgorithm: string } } },
   actor: string,
   progress: (message: string) => void = () => {},
   defaults: OperationContext['defaults'] = { rootAlgorithm: app.config.ca.rootAlgorithm, issuingAlgorithm: app.config.ca.issuingAlgorithm },
 ): OperationContext {
-  return { ca: app.ca, crl: app.crl, defaults, actor, progress };
+  return { ca: app.ca, ra: app.ra, crl: app.crl, defaults, actor, progress };
 }
 
 type Operation<I extends z.ZodType> = {
@@ -199,8 +203,45 @@ export const operations = {
 
   'audit.verify': op(z.object({}), async (ctx) => verifyAuditLog(ctx.ca, (n) => ctx.progress(`${n} events checked`))),
 
+  'office.add': op(
+    z.object({ code: z.string().max(40), kind: z.enum(OFFICE_KINDS), name: z.string().max(200), region: z.string().max(200).optional() }).strict(),
+    async (ctx, i) => officeJson(await addOffice(ctx.ra, { ...i, actor: ctx.actor })),
+  ),
+
+  'office.list': op(z.object({}), async (ctx) => (await getOffices(ctx.ra)).map(officeJson)),
+
+  'operator.add': op(z.object({ name: z.string().max(200), office: z.string().max(40), role: z.enum(ROLES) }).strict(), async (ctx, i) => {
+    const { operator, token } = await addOperator(ctx.ra, { name: i.name, officeCode: i.office, role: i.role, actor: ctx.actor });
+    return { ...operatorJson(operator), token };
+  }),
+
+  'operator.disable': op(z.object({ operator: z.string().max(200) }).strict(), async (ctx, i) =>
+    operatorJson(await disableOperator(ctx.ra, { operator: i.operator, actor: ctx.actor })),
+  ),
+
+  'operator.list': op(z.object({ office: z.string().max(40).optional() }).strict(), async (ctx, i) =>
+    (await listOperators(ctx.ra, i.office)).map(operatorJson),
+  ),
+
   'reconcile': op(z.object({}), async (ctx) => reconcileReservations(ctx.ca, ctx.actor)),
 } as const;
+
+function officeJson(o: Awaited<ReturnType<typeof getOffices>>[number]) {
+  return { code: o.code, kind: o.kind, name: o.name, region: o.region, createdAt: o.createdAt.toISOString(), disabledAt: o.disabledAt?.toISOString() ?? null };
+}
+
+function operatorJson(o: Awaited<ReturnType<typeof listOperators>>[number]) {
+  return {
+    id: o.id,
+    name: o.name,
+    kind: o.kind,
+    role: o.role,
+    office: o.officeCode,
+    createdAt: o.createdAt.toISOString(),
+    createdBy: o.createdBy,
+    disabledAt: o.disabledAt?.toISOString() ?? null,
+  };
+}
 
 export type OperationName = keyof typeof operations;
 

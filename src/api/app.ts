@@ -1,28 +1,71 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { CaDeps } from '../ca/deps.js';
 import type { CrlPublisher } from '../crl/publisher.js';
-import { certificatesRouter } from './certificates.js';
+import type { RaDeps } from '../ra/deps.js';
+import { getOffices } from '../ra/principals.js';
+import { applicationEndpoints } from './applications.js';
+import { createAuthenticator, type FailedLoginPolicy } from './auth.js';
+import { certificateEndpoints } from './certificates.js';
+import { renderDocsPage } from './docs-page.js';
+import { endpoint, mountEndpoints, type Endpoint } from './endpoint.js';
+import { buildOpenApi } from './openapi.js';
 import { toProblem } from './problem.js';
 import { publicationRouter } from './publication.js';
+import { OfficeSchema } from './schemas.js';
+import { z } from 'zod';
+
+export type Log = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 export interface AppOptions {
   ca: CaDeps;
+  ra: RaDeps;
   crl: CrlPublisher;
-  /** SHA-256 of the admin token that status changes over HTTP require; null = none accepted. */
-  adminTokenSha256: Uint8Array | null;
-  log: (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  log: Log;
+  failedLogins?: FailedLoginPolicy;
+  version?: string;
 }
 
-/** The public HTTP face. Routes only translate HTTP; the CA core does the work. (OCSP is in front: ocsp.ts.) */
+/** Every REST endpoint, in the order the OpenAPI document lists them. */
+export function allEndpoints(ra: RaDeps): Endpoint[] {
+  return [
+    ...applicationEndpoints(ra),
+    ...certificateEndpoints(ra),
+    endpoint({
+      method: 'get',
+      path: '/api/v1/offices',
+      summary: 'The offices where a pre-ordered card can be collected (public)',
+      tag: 'Offices',
+      access: 'public',
+      response: { status: 200, description: 'open offices', schema: z.object({ items: z.array(OfficeSchema) }) },
+      handler: async () => ({
+        items: (await getOffices(ra)).filter((o) => !o.disabledAt).map((o) => ({ code: o.code, kind: o.kind, name: o.name, region: o.region })),
+      }),
+    }),
+  ];
+}
+
+/** The HTTP face. Routes only translate HTTP; the CA core and the RA do the work. (OCSP is in front: ocsp.ts.) */
 export function createApp(opts: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', false);
 
   app.get('/health', async (_req, res) => {
     const cas = await opts.ca.cas.list();
     res.json({ status: 'ok', cas: cas.map((c) => c.record.name) });
   });
-  app.use('/api/v1/certificates', certificatesRouter(opts.ca, opts.adminTokenSha256));
+  const endpoints = allEndpoints(opts.ra);
+  let openApi: Record<string, unknown> | null = null;
+  const document = () => (openApi ??= buildOpenApi(endpoints, { version: opts.version ?? '0.1.0', serverUrl: opts.ca.settings.publicBaseUrl }));
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(document());
+  });
+  app.get('/api/docs', (_req, res) => {
+    res.type('html').send(renderDocsPage(document()));
+  });
+  const api = express.Router();
+  mountEndpoints(api, endpoints, { ra: opts.ra, auth: createAuthenticator(opts.ra, opts.failedLogins), log: opts.log });
+  app.use(api);
   app.use(publicationRouter(opts.ca, opts.crl));
 
   app.use((_req, res) => {
@@ -32,9 +75,10 @@ export function createApp(opts: AppOptions): Express {
   return app;
 }
 
-export function problemHandler(log: AppOptions['log']): ErrorRequestHandler {
+export function problemHandler(log: Log): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     const problem = toProblem(err, (e) => log('error', 'unexpected error', { error: e instanceof Error ? e.stack : String(e) }));
+    if (problem.status === 429) res.setHeader('Retry-After', '60');
     res.status(problem.status).type('application/problem+json').json(problem);
   };
 }

@@ -1,48 +1,113 @@
-import express, { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { CaDeps } from '../ca/deps.js';
-import { certificateView, getCertificate } from '../ca/queries.js';
-import { changeCertificateStatus } from '../ca/status.js';
+import { getCertificate } from '../ca/queries.js';
+import { certificateView } from '../ca/queries.js';
 import type { StatusAction } from '../domain/status.js';
-import { CaError } from '../errors.js';
-import { requireAdminToken } from './admin-token.js';
+import type { RaDeps } from '../ra/deps.js';
+import { holderCertificates, holderRequest, operatorStatusChange } from '../ra/holder-requests.js';
+import { statistics } from '../ra/statistics.js';
+import { ROLE_DEFINITIONS } from '../policy/roles.js';
+import { endpoint, type Endpoint } from './endpoint.js';
+import { CertificateSchema, HolderStatusChangeSchema, OperatorCertificateSchema, StatisticsQuery, StatisticsSchema, StatusChangeSchema, WhoAmISchema } from './schemas.js';
+import { publicCertificateJson } from './views.js';
 
-const StatusBody = z
-  .object({
-    reason: z.string().max(40).optional(),
-    invalidityDate: z.string().max(40).refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date').optional(),
-    comment: z.string().max(500).optional(),
-  })
-  .strict();
+const ACCESS: Record<StatusAction, 'certificate.suspend' | 'certificate.restore' | 'certificate.revoke'> = {
+  suspend: 'certificate.suspend',
+  restore: 'certificate.restore',
+  revoke: 'certificate.revoke',
+};
 
-/** /api/v1/certificates: status reads (public) and suspend / restore / revoke (admin token). */
-export function certificatesRouter(ca: CaDeps, adminTokenSha256: Uint8Array | null): Router {
-  const router = Router();
-  router.get('/:serial', async (req, res) => {
-    const record = await getCertificate(ca, String(req.params.serial));
-    res.json(certificateView(ca, record));
-  });
-
-  const change = (action: StatusAction) => async (req: Request, res: express.Response) => {
-    const parsed = StatusBody.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new CaError('malformed', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`, { code: 'invalidInput' });
-    }
-    const b = parsed.data;
-    const record = await changeCertificateStatus(ca, action, {
-      serial: String(req.params.serial),
-      actor: 'api:admin',
-      ...(b.reason !== undefined ? { reason: b.reason } : {}),
-      ...(b.invalidityDate ? { invalidityDate: new Date(b.invalidityDate) } : {}),
-      ...(b.comment ? { comment: b.comment } : {}),
+/** Certificates by serial, a holder's certificates by FIN, statistics, and who the caller is. */
+export function certificateEndpoints(ra: RaDeps): Endpoint[] {
+  const statusChange = (action: StatusAction): Endpoint =>
+    endpoint({
+      method: 'post',
+      path: `/api/v1/certificates/{serial}/${action}`,
+      summary: `${action[0]!.toUpperCase()}${action.slice(1)} a certificate by serial (an operator acting on a report or an order)`,
+      tag: 'Certificates',
+      access: ACCESS[action],
+      body: StatusChangeSchema,
+      response: { status: 200, description: 'the certificate after the change', schema: OperatorCertificateSchema },
+      errors: { 404: ['certificateNotFound'], 409: ['invalidTransition', 'certificateExpired'], 422: ['suspensionNotAllowed'] },
+      handler: async ({ principal, params, body }) =>
+        certificateView(ra.ca, await operatorStatusChange(ra, principal!, action, { serial: params.serial!, ...body, invalidityDate: body.invalidityDate ? new Date(body.invalidityDate) : undefined })),
     });
-    res.json(certificateView(ca, record));
-  };
-  const auth = requireAdminToken(adminTokenSha256);
-  const json = express.json({ limit: '16kb' });
-  router.post('/:serial/suspend', auth, json, change('suspend'));
-  router.post('/:serial/restore', auth, json, change('restore'));
-  router.post('/:serial/revoke', auth, json, change('revoke'));
-  return router;
+  const holderChange = (action: StatusAction): Endpoint =>
+    endpoint({
+      method: 'post',
+      path: `/api/v1/holders/{fin}/certificates/{serial}/${action}`,
+      summary: `The holder asks at the desk to ${action} one of their certificates`,
+      description: action === 'restore' ? 'Needs the identity document checked at the desk.' : 'The holder is identified by FIN.',
+      tag: 'Holders',
+      access: ACCESS[action],
+      body: HolderStatusChangeSchema,
+      response: { status: 200, description: 'the certificate after the change', schema: OperatorCertificateSchema },
+      errors: { 400: ['identityNotChecked', 'invalidFin'], 404: ['certificateNotFound'], 409: ['invalidTransition'] },
+      handler: async ({ principal, params, body }) =>
+        certificateView(
+          ra.ca,
+          await holderRequest(ra, principal!, {
+            fin: params.fin!,
+            serial: params.serial!,
+            action,
+            ...body,
+            invalidityDate: body.invalidityDate ? new Date(body.invalidityDate) : undefined,
+          }),
+        ),
+    });
+
+  return [
+    endpoint({
+      method: 'get',
+      path: '/api/v1/certificates/{serial}',
+      summary: 'Status of a certificate (public)',
+      tag: 'Certificates',
+      access: 'public',
+      response: { status: 200, description: 'status and validity', schema: CertificateSchema },
+      errors: { 404: ['certificateNotFound'] },
+      handler: async ({ params }) => publicCertificateJson(ra.ca, await getCertificate(ra.ca, params.serial!)),
+    }),
+    statusChange('suspend'),
+    statusChange('restore'),
+    statusChange('revoke'),
+    endpoint({
+      method: 'get',
+      path: '/api/v1/holders/{fin}/certificates',
+      summary: "A holder's certificates, found by FIN",
+      tag: 'Holders',
+      access: 'holder.read',
+      response: { status: 200, description: 'newest first', schema: z.object({ items: z.array(OperatorCertificateSchema) }) },
+      handler: async ({ principal, params }) => ({ items: (await holderCertificates(ra, principal!, params.fin!)).map((r) => certificateView(ra.ca, r)) }),
+    }),
+    holderChange('suspend'),
+    holderChange('restore'),
+    holderChange('revoke'),
+    endpoint({
+      method: 'get',
+      path: '/api/v1/statistics',
+      summary: 'Certificates issued and active by holder category, office and month',
+      tag: 'Statistics',
+      access: 'statistics.read',
+      query: StatisticsQuery,
+      response: { status: 200, description: 'the bulletin table', schema: StatisticsSchema },
+      handler: async ({ principal, query }) =>
+        statistics(ra, principal!, {
+          ...(query.office ? { officeCode: query.office } : {}),
+          ...(query.from ? { from: new Date(query.from) } : {}),
+          ...(query.to ? { to: new Date(query.to) } : {}),
+        }),
+    }),
+    endpoint({
+      method: 'get',
+      path: '/api/v1/me',
+      summary: 'Who the token belongs to, and what it may do',
+      tag: 'Access',
+      access: 'authenticated',
+      response: { status: 200, description: 'the principal', schema: WhoAmISchema },
+      handler: async ({ principal }) => {
+        const p = principal!;
+        const role = ROLE_DEFINITIONS[p.role];
+        return { id: p.id, name: p.name, kind: p.kind, role: p.role, office: p.officeCode, permissions: [...role.permissions], scope: role.scope };
+      },
+    }),
+  ];
 }

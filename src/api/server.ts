@@ -4,8 +4,8 @@ import { reconcileReservations } from '../ca/reconcile.js';
 import type { AppContext } from '../context.js';
 import { operationContext } from '../admin/operations.js';
 import { startAdminSocket } from '../admin/socket.js';
-import { readOrCreateAdminToken } from './admin-token.js';
 import { createApp } from './app.js';
+import type { FailedLoginPolicy } from './auth.js';
 import { createOcspHandler } from './ocsp.js';
 
 export interface RunningServer {
@@ -20,14 +20,14 @@ type Log = (level: 'info' | 'error', message: string, fields?: Record<string, un
  * `eimza serve`: the HTTP service, the admin socket for the CLI, and the reconciler that resolves
  * reservations left by a crash. Returns once listening.
  */
-export async function startServer(app: AppContext, opts: { host: string; port: number; log: Log }): Promise<RunningServer> {
+export async function startServer(app: AppContext, opts: { host: string; port: number; log: Log; failedLogins?: FailedLoginPolicy }): Promise<RunningServer> {
   const { ca } = app;
   await reconcile(app, opts.log);
   const reconcileTimer = setInterval(() => void reconcile(app, opts.log), Math.max(10_000, ca.reservationGraceMs / 2));
   reconcileTimer.unref();
 
   const stopPublishing = await app.startPublishing(opts.log);
-  const expressApp = createApp({ ca, crl: app.crl, adminTokenSha256: readOrCreateAdminToken(app.config.server.adminTokenFile), log: opts.log });
+  const expressApp = createApp({ ca, ra: app.ra, crl: app.crl, log: opts.log, ...(opts.failedLogins ? { failedLogins: opts.failedLogins } : {}) });
   const ocsp = createOcspHandler(app.ocsp, opts.log);
   const httpServer = http.createServer((req, res) => {
     if (!ocsp(req, res)) expressApp(req, res);

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { CertificateRecord } from '../domain/certificate.js';
-import type { UnitOfWork } from '../store/transaction.js';
+import type { Executor, UnitOfWork } from '../store/transaction.js';
 import type { PkiSettings } from '../policy/settings.js';
 import type { KeyRegistry } from '../signing/registry.js';
 import type { Db } from '../store/database.js';
@@ -22,6 +22,15 @@ export interface StatusPublisher {
   statusChanged(uow: UnitOfWork, record: CertificateRecord): Promise<void>;
 }
 
+/** What a holder notice is about: enough to say which certificate and what happened to it. */
+export type NoticeSubject = Pick<CertificateRecord, 'serial' | 'caName' | 'profile' | 'notAfter' | 'holderSnapshot' | 'revocationReason'>;
+export type CertificateEvent = 'issued' | 'suspended' | 'restored' | 'revoked';
+
+/** Holder e-mail (src/notify), queued inside the change's transaction; wired by the composition root. */
+export interface CertificateNotices {
+  certificateEvent(tx: Executor, subject: NoticeSubject, event: CertificateEvent): Promise<void>;
+}
+
 /** Everything the CA use cases need, built once by the composition root. */
 export interface CaDeps {
   db: Db;
@@ -33,5 +42,6 @@ export interface CaDeps {
   /** Reservations older than this are resolved by the reconciler (a crash between sign and store). */
   reservationGraceMs: number;
   publisher: StatusPublisher;
+  notices?: CertificateNotices;
   faults?: FaultHooks;
 }

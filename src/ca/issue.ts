@@ -3,7 +3,8 @@ import type { Holder } from '../domain/holder.js';
 import type { Serial } from '../domain/serial.js';
 import { CaError } from '../errors.js';
 import { checkKeyPolicy } from '../policy/key-policy.js';
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
+import { isKeyCertified } from '../store/certificates.js';
 import { END_ENTITY_PROFILES, buildCertificateSpec, crlScopeFor, getProfile, type ProfileId } from '../policy/profiles.js';
 import { parseCsrAsync } from '../x509/csr.js';
 import { pemEncode } from '../x509/pem.js';
@@ -22,6 +23,8 @@ export interface IssueRequest {
   keyOnSecureDevice?: boolean;
   actor: string;
   provenance?: Provenance;
+  /** Refuse a key another certificate already certifies (profiles.md: one purpose, one key pair). */
+  refuseKnownKey?: boolean;
 }
 
 export interface IssuedCertificate {
@@ -44,6 +47,9 @@ export async function issueCertificate(deps: CaDeps, req: IssueRequest): Promise
   // The key policy runs inside the parse, before any signature work on the request.
   const csr = await parseCsrAsync(req.csr, (key) => checkKeyPolicy(key, deps.settings.keyPolicy));
   const days = validityDays(req.days, profile.defaultValidityDays(deps.settings));
+  if (req.refuseKnownKey && (await isKeyCertified(deps.db, createHash('sha256').update(csr.subjectPublicKeyInfo).digest()))) {
+    throw new CaError('conflict', 'this public key is already certified by another certificate; generate a new key pair', { code: 'keyAlreadyUsed' });
+  }
 
   // Everything about the request is checked before anything about the CA is looked up.
   const crlScope = crlScopeFor(profile.id as ProfileId, deps.settings, randomInt(2 ** 32) / 2 ** 32);

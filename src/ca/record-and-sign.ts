@@ -12,7 +12,7 @@ import { GroupCommit } from '../store/group-commit.js';
 import { upsertHolders } from '../store/holders.js';
 import { assembleCertificate, buildTbsCertificate } from '../x509/certificate.js';
 import { lintTbs } from '../x509/lint.js';
-import type { CaDeps } from './deps.js';
+import type { CaDeps, CertificateNotices, NoticeSubject } from './deps.js';
 
 export interface Issuer {
   caName: string;
@@ -70,6 +70,7 @@ export async function recordAndSign(deps: CaDeps, plan: SigningPlan): Promise<Si
     kind: 'finalize',
     serial,
     der,
+    notice: { serial, caName: plan.issuer.caName, profile: plan.profile, notAfter: plan.notAfter, holderSnapshot: plan.holderSnapshot, revocationReason: null },
     audit: {
       actor: plan.actor,
       action: 'certificate.issued',
@@ -140,6 +141,7 @@ interface PendingFinalization {
   kind: 'finalize';
   serial: Serial;
   der: Uint8Array;
+  notice: NoticeSubject;
   audit: AuditEventInput;
 }
 
@@ -152,7 +154,7 @@ interface PendingFinalization {
  */
 export type IssuanceWriters = GroupCommit<PendingReservation | PendingFinalization, void>;
 
-export function createIssuanceWriters(db: Db, clock: Clock): IssuanceWriters {
+export function createIssuanceWriters(db: Db, clock: Clock, notices?: () => CertificateNotices | undefined): IssuanceWriters {
   return new GroupCommit<PendingReservation | PendingFinalization, void>(db, async (tx, items) => {
     const outcomes = new Map<PendingReservation | PendingFinalization, CaError | undefined>();
     const finalizations = items.filter((i): i is PendingFinalization => i.kind === 'finalize');
@@ -170,10 +172,14 @@ export function createIssuanceWriters(db: Db, clock: Clock): IssuanceWriters {
     }
     if (finalizations.length) {
       const stillReserved = await markIssued(tx, finalizations, clock.now());
+      const issued = finalizations.filter((i) => stillReserved.has(i.serial));
+      const holderNotices = notices?.();
+      // Only end-entity certificates have holders to tell; the hierarchy's own have no snapshot.
+      if (holderNotices) for (const i of issued) if (i.notice.holderSnapshot) await holderNotices.certificateEvent(tx, i.notice, 'issued');
       await appendAudit(
         tx,
         clock,
-        finalizations.filter((i) => stillReserved.has(i.serial)).map((i) => i.audit),
+        issued.map((i) => i.audit),
       );
       for (const i of finalizations) {
         // The reconciler resolved this reservation while we were signing: do not resurrect it.

@@ -8,7 +8,7 @@ import { parseRevocationReason } from '../policy/revocation.js';
 import { changeStatus, findCertificateForUpdate, listCertificates, type CertificateFilter } from '../store/certificates.js';
 import { notifyStatusChanged } from '../store/status-notifications.js';
 import { inTransaction, type UnitOfWork } from '../store/transaction.js';
-import type { CaDeps } from './deps.js';
+import type { CaDeps, CertificateEvent } from './deps.js';
 
 export interface StatusChangeRequest {
   serial: string;
@@ -94,8 +94,18 @@ export async function applyStatusChange(
   if (statusSeq === null) throw new CaError('conflict', `the status of ${from.serial} changed meanwhile; try again`, { code: 'concurrentChange' });
   to.statusSeq = statusSeq;
   await deps.publisher.statusChanged(uow, to);
+  const event = holderEvent(from, to);
+  if (event) await deps.notices?.certificateEvent(uow.tx, to, event);
   await appendAudit(uow.tx, deps.clock, [{ actor: audit.actor, action: audit.action, caName: from.caName, serial: from.serial, details: audit.details }]);
   await notifyStatusChanged(uow.tx, from.caName, from.serial);
+}
+
+/** What the holder is told of; a reservation the reconciler revokes was never theirs to know of. */
+function holderEvent(from: CertificateRecord, to: CertificateRecord): CertificateEvent | null {
+  if (from.status === 'reserved') return null;
+  if (to.status === 'suspended') return 'suspended';
+  if (to.status === 'revoked') return 'revoked';
+  return from.status === 'suspended' && to.status === 'active' ? 'restored' : null;
 }
 
 // ---- bulk actions --------------------------------------------------------------------------------

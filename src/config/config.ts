@@ -23,12 +23,31 @@ const ConfigFileSchema = z
       })
       .strict()
       .optional(),
-    server: z.object({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional(), adminTokenFile: z.string().optional() }).strict().optional(),
+    server: z.object({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).strict().optional(),
     ca: z
       .object({
         rootAlgorithm: z.string().optional(),
         issuingAlgorithm: z.string().optional(),
         reservationGraceSeconds: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+    notify: z
+      .object({
+        /** The SMTP relay holders' e-mail goes through; absent = messages are queued and kept, not sent. */
+        smtp: z
+          .object({
+            host: z.string(),
+            port: z.number().int().min(1).max(65535).optional(),
+            /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+            secure: z.boolean().optional(),
+            user: z.string().optional(),
+            passwordFile: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        from: z.string().optional(),
+        expiryWarningDays: z.number().int().min(1).max(365).optional(),
       })
       .strict()
       .optional(),
@@ -45,10 +64,16 @@ export interface Config {
     pkcs11: { modulePath?: string; tokenLabel: string; pinFile?: string; pinFromEnv?: string };
     software: { directory: string; passphraseFile: string; passphraseFromEnv?: string };
   };
-  /** adminTokenFile: the bearer token that status changes over HTTP need (until operator accounts exist). */
-  server: { host: string; port: number; adminTokenFile: string };
+  server: { host: string; port: number };
   ca: { rootAlgorithm: string; issuingAlgorithm: string; reservationGraceMs: number };
+  notify: NotifyConfig;
   pki: Record<string, unknown>;
+}
+
+export interface NotifyConfig {
+  smtp: { host: string; port: number; secure: boolean; user?: string; passwordFile?: string; passwordFromEnv?: string } | null;
+  from: string;
+  expiryWarningDays: number;
 }
 
 export function loadConfig(dataDirInput: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -94,14 +119,39 @@ export function loadConfig(dataDirInput: string, env: NodeJS.ProcessEnv = proces
     server: {
       host: env.EIMZA_HOST ?? c.server?.host ?? '127.0.0.1',
       port,
-      adminTokenFile: env.EIMZA_ADMIN_TOKEN_FILE ?? c.server?.adminTokenFile ?? path.join(dataDir, 'secrets', 'admin.token'),
     },
     ca: {
       rootAlgorithm: c.ca?.rootAlgorithm ?? 'ec-p384',
       issuingAlgorithm: c.ca?.issuingAlgorithm ?? 'ec-p256',
       reservationGraceMs: (c.ca?.reservationGraceSeconds ?? 300) * 1000,
     },
+    notify: notifyConfig(c.notify, env),
     pki: { ...(c.pki ?? {}), ...(publicUrl ? { publicBaseUrl: publicUrl } : {}) },
+  };
+}
+
+function notifyConfig(n: z.infer<typeof ConfigFileSchema>['notify'], env: NodeJS.ProcessEnv): NotifyConfig {
+  const host = env.EIMZA_SMTP_HOST ?? n?.smtp?.host;
+  const port = env.EIMZA_SMTP_PORT ? Number(env.EIMZA_SMTP_PORT) : n?.smtp?.port;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    throw new CaError('malformed', 'EIMZA_SMTP_PORT must be a port number', { code: 'invalidConfig' });
+  }
+  const secure = n?.smtp?.secure ?? port === 465;
+  const user = env.EIMZA_SMTP_USER ?? n?.smtp?.user;
+  const passwordFile = env.EIMZA_SMTP_PASSWORD_FILE ?? n?.smtp?.passwordFile;
+  return {
+    smtp: host
+      ? {
+          host,
+          port: port ?? (secure ? 465 : 25),
+          secure,
+          ...(user ? { user } : {}),
+          ...(passwordFile ? { passwordFile } : {}),
+          ...(env.EIMZA_SMTP_PASSWORD ? { passwordFromEnv: env.EIMZA_SMTP_PASSWORD } : {}),
+        }
+      : null,
+    from: env.EIMZA_MAIL_FROM ?? n?.from ?? 'e-imza <no-reply@e-imza.az>',
+    expiryWarningDays: n?.expiryWarningDays ?? 30,
   };
 }
 

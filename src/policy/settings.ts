@@ -1,5 +1,7 @@
 import type { NamedCurve } from '../domain/public-key.js';
 import { CaError } from '../errors.js';
+import { tariffProblems } from './tariffs.js';
+import type { HolderCategory } from '../domain/application.js';
 import type { EndEntityProfileId } from './profile-ids.js';
 
 /**
@@ -28,6 +30,13 @@ export interface PkiSettings {
   memberClasses: string[];
   keyPolicy: KeyPolicySettings;
   revocation: RevocationSettings;
+  tariffs: TariffSettings;
+}
+
+/** What a desk charges (profiles.md "Lifecycle rules"): category -> validity in years -> price ("18.00"). */
+export interface TariffSettings {
+  currency: string;
+  prices: Record<HolderCategory, Record<string, string>>;
 }
 
 /** How status is published (architecture.md "Revocation publishing"; profiles.md: within 3 hours). */
@@ -96,6 +105,16 @@ export const DEFAULT_PKI_SETTINGS: PkiSettings = {
     ocspRefreshAfterMinutes: 20,
     crlPartitions: 0,
   },
+  // 3-year prices are the public list prices (18 / 36 / 72 / 58 AZN); 1 and 2 years pro rata.
+  tariffs: {
+    currency: 'AZN',
+    prices: {
+      citizen: { '1': '6.00', '2': '12.00', '3': '18.00' },
+      entrepreneur: { '1': '12.00', '2': '24.00', '3': '36.00' },
+      'legal-entity': { '1': '24.00', '2': '48.00', '3': '72.00' },
+      'state-agency': { '1': '20.00', '2': '39.00', '3': '58.00' },
+    },
+  },
 };
 
 /** The fixed ETSI policy OIDs (EN 319 411-1 §5.3 and EN 319 411-2 §5.3). */
@@ -144,7 +163,7 @@ export function pdsUrl(settings: PkiSettings): string {
 // ---- merging configuration ---------------------------------------------------------------------
 
 /** Fields that may be null, replaced wholesale rather than merged. */
-const REPLACED_WHOLE = new Set(['pki.qcPdsUrl', 'pki.voenCheck']);
+const REPLACED_WHOLE = new Set(['pki.qcPdsUrl', 'pki.voenCheck', 'pki.tariffs.prices']);
 
 function invalidSettings(path: string, detail: string): CaError {
   return new CaError('malformed', `pki settings ${path}: ${detail}`, { code: 'invalidPkiSettings' });
@@ -213,6 +232,8 @@ export function validatePkiSettings(s: PkiSettings): PkiSettings {
   check(r.crlPartitions <= 1024, 'revocation.crlPartitions', 'must be at most 1024');
   check(r.ocspRefreshAfterMinutes + 20 <= r.ocspValidityMinutes, 'revocation.ocspRefreshAfterMinutes', 'must leave nextUpdate at least 20 minutes ahead (X-Road)');
   check(r.deltaCrlValidityMinutes > r.deltaCrlIntervalMinutes, 'revocation.deltaCrlValidityMinutes', 'must exceed deltaCrlIntervalMinutes');
+  const tariffErrors = tariffProblems(s.tariffs);
+  check(tariffErrors.length === 0, 'tariffs', tariffErrors[0] ?? '');
   check(r.fullCrlValidityHours * 60 > r.fullCrlIntervalMinutes, 'revocation.fullCrlValidityHours', 'must exceed fullCrlIntervalMinutes');
   return s;
 }

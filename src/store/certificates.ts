@@ -211,3 +211,9 @@ function toRecord(row: CertificateRow): CertificateRecord {
     statusSeq: BigInt(row.status_seq ?? 0),
   };
 }
+
+/** Whether any certificate (reserved ones included) already certifies this public key. */
+export async function isKeyCertified(db: Executor, spkiSha256: Uint8Array): Promise<boolean> {
+  const row = await db.selectFrom('certificate').select('serial').where('spki_sha256', '=', spkiSha256).limit(1).executeTakeFirst();
+  return row !== undefined;
+}

@@ -89,6 +89,101 @@ export interface OcspResponseTable {
   status_seq: ColumnType<string, string | bigint, string | bigint>;
 }
 
+export interface OfficeTable {
+  code: string;
+  kind: 'post-office' | 'asan' | 'hq';
+  name: string;
+  region: string | null;
+  created_at: Timestamp;
+  disabled_at: Timestamp | null;
+}
+
+export interface OperatorTable {
+  id: string;
+  name: string;
+  kind: 'person' | 'machine';
+  role: string;
+  office_code: string;
+  token_sha256: Uint8Array;
+  created_at: Timestamp;
+  created_by: string;
+  disabled_at: Timestamp | null;
+  disabled_by: string | null;
+}
+
+type Json = ColumnType<unknown, string, string>;
+type NullableJson = ColumnType<unknown, string | null, string | null>;
+
+export interface ApplicationTable {
+  id: string;
+  office_code: string;
+  channel: 'desk' | 'online';
+  state: string;
+  applicant_kind: string;
+  category: string;
+  holder_fin: string;
+  voen: string | null;
+  applicant: Json;
+  id_document: NullableJson;
+  product: string;
+  carrier: string;
+  validity_years: number;
+  /** bigint as text. */
+  tariff_minor: ColumnType<string, string | bigint | number, string | bigint | number>;
+  currency: string;
+  payment: NullableJson;
+  card_serial: string | null;
+  card_batch: string | null;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ApplicationEventTable {
+  id: ColumnType<string, never, never>;
+  application_id: string;
+  occurred_at: Timestamp;
+  actor: string;
+  action: string;
+  from_state: string | null;
+  to_state: string;
+  details: Json;
+}
+
+export interface ApplicationCertificateTable {
+  application_id: string;
+  type: string;
+  serial: string | null;
+  claimed_at: Timestamp;
+}
+
+export interface IdempotentRequestTable {
+  principal: string;
+  key: string;
+  fingerprint: Uint8Array;
+  state: 'started' | 'done';
+  response_status: number | null;
+  response_body: NullableJson;
+  created_at: Timestamp;
+}
+
+export interface NotificationTable {
+  id: string;
+  created_at: Timestamp;
+  recipient: string;
+  template: string;
+  subject: string;
+  body: string;
+  serial: string | null;
+  application_id: string | null;
+  dedupe_key: string | null;
+  state: 'queued' | 'sent' | 'failed';
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  sent_at: Timestamp | null;
+}
+
 export interface Database {
   holder: HolderTable;
   certificate: CertificateTable;
@@ -96,4 +191,11 @@ export interface Database {
   audit_event: AuditEventTable;
   crl: CrlTable;
   ocsp_response: OcspResponseTable;
+  office: OfficeTable;
+  operator: OperatorTable;
+  application: ApplicationTable;
+  application_event: ApplicationEventTable;
+  application_certificate: ApplicationCertificateTable;
+  idempotent_request: IdempotentRequestTable;
+  notification: NotificationTable;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { operationContext, runOperation } from '../../src/admin/operations.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import { issueCertificate, type IssueRequest } from '../../src/ca/issue.js';
+import { addOffice, addOperator } from '../../src/ra/principals.js';
 import type { Clock } from '../../src/clock.js';
 import type { Provenance } from '../../src/domain/certificate.js';
 import type { Holder } from '../../src/domain/holder.js';
@@ -19,6 +20,7 @@ export interface PkiFixture {
   ctx: TestContext;
   dir: string;
   server: RunningServer;
+  /** Bearer token of a ca-operator at office HQ. */
   adminToken: string;
   pem(name: string): string;
   /** Issues a certificate from a fresh OpenSSL key; the certificate PEM is written to `<dir>/<name>.pem`. */
@@ -39,9 +41,9 @@ export async function openPkiFixture(options: { clock?: Clock; pki?: Record<stri
     writeFileSync(path.join(dir, `chain-${c.name}.pem`), c.chainPem);
     if (c.ocspSignerPem) writeFileSync(path.join(dir, `${c.name}-ocsp.pem`), c.ocspSignerPem);
   }
-  const adminToken = 'test-admin-token-0123456789abcdef';
-  ctx.config.server.adminTokenFile = path.join(dir, 'admin.token');
-  writeFileSync(ctx.config.server.adminTokenFile, adminToken, { mode: 0o600 });
+  // A CA operator's token: what changes status over HTTP.
+  await addOffice(ctx.ra, { code: 'HQ', kind: 'hq', name: 'e-imza headquarters', actor: 'test' });
+  const { token: adminToken } = await addOperator(ctx.ra, { name: 'test CA operator', officeCode: 'HQ', role: 'ca-operator', actor: 'test' });
   const server = await startServer(ctx, { host: '127.0.0.1', port: 0, log: () => {} });
   let n = 0;
   return {
