@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { registerAccessCommands } from './commands/access.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCaCommands } from './commands/ca.js';
+import { registerCardCommands } from './commands/card.js';
 import { registerCertCommands } from './commands/cert.js';
 import { registerCrlCommands } from './commands/crl.js';
 import { registerServeCommands } from './commands/serve.js';
@@ -15,7 +17,9 @@ const program = new Command()
 
 registerCaCommands(program);
 registerCertCommands(program);
+registerCardCommands(program);
 registerCrlCommands(program);
+registerAccessCommands(program);
 registerAuditCommands(program);
 registerServeCommands(program);
 

@@ -17,7 +17,6 @@ import { KeyRegistry } from './signing/registry.js';
 import { createSoftwareKeyStore } from './signing/software.js';
 import type { KeyStore } from './signing/types.js';
 import { openDatabase, type DatabaseTarget, type Db } from './store/database.js';
-import type { CertificateRecord } from './domain/certificate.js';
 import { createHolderNotices, queueExpiryWarnings } from './notify/outbox.js';
 import { NotificationSender } from './notify/sender.js';
 import type { RaDeps } from './ra/deps.js';
@@ -88,7 +87,7 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     publisher,
     notices: {
       async certificateEvent(tx, subject, event) {
-        await holderNotices.certificateEvent(tx, subject as CertificateRecord, event);
+        await holderNotices.certificateEvent(tx, subject, event);
         kickSender();
       },
     },

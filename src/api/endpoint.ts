@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { CaError } from '../errors.js';
 import type { Principal } from '../ra/access.js';
 import { beginIdempotent, endIdempotent, requestFingerprint } from '../ra/idempotency.js';

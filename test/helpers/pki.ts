@@ -5,6 +5,7 @@ import { startServer, type RunningServer } from '../../src/api/server.js';
 import { issueCertificate, type IssueRequest } from '../../src/ca/issue.js';
 import { addOffice, addOperator } from '../../src/ra/principals.js';
 import type { Clock } from '../../src/clock.js';
+import type { Config } from '../../src/config/config.js';
 import type { Provenance } from '../../src/domain/certificate.js';
 import type { Holder } from '../../src/domain/holder.js';
 import { openTestContext, type TestContext } from './context.js';
@@ -31,8 +32,12 @@ export interface PkiFixture {
 export const SERVER_HOLDER: Holder = { memberName: 'Vergilər Nazirliyi', memberClass: 'GOV', memberCode: '1400057421', dnsName: 'ss1.taxes.gov.az' };
 
 /** `pki`: overrides of the PKI settings (config.json `pki`), e.g. { revocation: { crlPartitions: 4 } }. */
-export async function openPkiFixture(options: { clock?: Clock; pki?: Record<string, unknown> } = {}): Promise<PkiFixture> {
-  const ctx = await openTestContext({ ...(options.clock ? { clock: options.clock } : {}), ...(options.pki ? { pki: options.pki } : {}) });
+export async function openPkiFixture(options: { clock?: Clock; pki?: Record<string, unknown>; configure?: (config: Config) => void } = {}): Promise<PkiFixture> {
+  const ctx = await openTestContext({
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.pki ? { pki: options.pki } : {}),
+    ...(options.configure ? { configure: options.configure } : {}),
+  });
   const dir = tempDir('eimza-pki-');
   await runOperation(operationContext(ctx, 'test', () => {}, { rootAlgorithm: 'ec-p256', issuingAlgorithm: 'ec-p256' }), 'ca.init', {});
   const cas = (await runOperation(operationContext(ctx, 'test'), 'ca.list', {})) as { name: string; certificatePem: string; chainPem: string; ocspSignerPem: string | null }[];

@@ -1,4 +1,5 @@
 import type { Clock } from '../../src/clock.js';
+import type { Config } from '../../src/config/config.js';
 import { addOffice, addOperator } from '../../src/ra/principals.js';
 import { openPkiFixture, type PkiFixture } from './pki.js';
 
@@ -15,6 +16,8 @@ export interface RaFixture {
   officeCode: string;
   otherOfficeCode: string;
   approvedApplication(opts?: { product?: 'card' | 'mobile-id'; fin?: string; email?: string }): Promise<string>;
+  // Replies are read field by field in the tests, as a client would; their shapes are checked there.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   api(method: string, path: string, token: string | null, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
@@ -52,8 +55,12 @@ export function citizenApplication(fin = freshFin(), overrides: Record<string, u
   };
 }
 
-export async function openRaFixture(options: { pki?: Record<string, unknown>; clock?: Clock } = {}): Promise<RaFixture> {
-  const pki = await openPkiFixture({ ...(options.pki ? { pki: options.pki } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+export async function openRaFixture(options: { pki?: Record<string, unknown>; clock?: Clock; configure?: (config: Config) => void } = {}): Promise<RaFixture> {
+  const pki = await openPkiFixture({
+    ...(options.pki ? { pki: options.pki } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.configure ? { configure: options.configure } : {}),
+  });
   const ra = pki.ctx.ra;
   await addOffice(ra, { code: 'AZP-0001', kind: 'post-office', name: 'Azərpoçt Bakı AZ1000', region: 'Bakı', actor: 'test' });
   await addOffice(ra, { code: 'ASAN-1', kind: 'asan', name: 'ASAN xidmət №1', region: 'Bakı', actor: 'test' });

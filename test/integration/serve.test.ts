@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, startServe } from '../helpers/cli.js';
 import { CITIZEN, opensslCsr } from '../helpers/csr.js';
@@ -61,6 +61,47 @@ describe('the CLI while the server runs', () => {
     expect((JSON.parse(list.stdout) as { serial: string }[]).map((v) => v.serial)).toContain(serial);
     const audit = await eimza('audit', 'verify');
     expect(audit.code).toBe(0);
+  });
+
+  it('on first start makes a demo CA operator whose token (in a 0600 file, never printed) works', async () => {
+    const file = path.join(dataDir, 'secrets', 'demo-operator.token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const token = readFileSync(file, 'utf8').trim();
+    expect(server.output()).not.toContain(token);
+    expect(server.output()).toContain(`${server.url}/api/docs`);
+    const me = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await me.json()).toMatchObject({ role: 'ca-operator', office: 'HQ' });
+  });
+
+  it('adds offices and operators; the token is the last line, or JSON; disable locks it out at once', async () => {
+    const office = await eimza('office', 'add', '--code', 'AZP-2001', '--kind', 'post-office', '--name', 'Azərpoçt Gəncə AZ2000', '--region', 'Gəncə');
+    expect(office.code).toBe(0);
+    expect(office.stdout.trim()).toBe('office=AZP-2001');
+    const again = await eimza('office', 'add', '--code', 'AZP-2001', '--kind', 'post-office', '--name', 'x');
+    expect(again.code).toBe(9);
+    expect(again.stderr).toMatch(/\[officeExists\]/);
+    expect((await eimza('office', 'add', '--code', 'X-1', '--kind', 'bank', '--name', 'x')).stderr).toMatch(/\[invalidInput\]/);
+
+    const added = await eimza('operator', 'add', '--name', 'Aysel Məmmədova', '--office', 'AZP-2001', '--role', 'clerk');
+    expect(added.code).toBe(0);
+    const lines = added.stdout.trim().split('\n');
+    const token = /^token=(\S+)$/.exec(lines[lines.length - 1]!)![1]!;
+    const asJson = JSON.parse((await eimza('operator', 'add', '--name', 'Rəşad Quliyev', '--office', 'AZP-2001', '--role', 'supervisor', '--json')).stdout);
+    expect(asJson).toMatchObject({ role: 'supervisor', office: 'AZP-2001', token: expect.stringMatching(/^eimza_/) });
+    expect((await eimza('operator', 'add', '--name', 'N', '--office', 'NOPE', '--role', 'clerk')).stderr).toMatch(/\[officeNotFound\]/);
+    expect((await eimza('operator', 'add', '--name', 'N', '--office', 'AZP-2001', '--role', 'king')).stderr).toMatch(/\[invalidInput\]/);
+
+    const me = async (t: string) => fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${t}` } });
+    expect(await (await me(token)).json()).toMatchObject({ name: 'Aysel Məmmədova', role: 'clerk', office: 'AZP-2001' });
+    const listed = await eimza('operator', 'list', '--office', 'AZP-2001', '--json');
+    expect(listed.stdout).not.toContain(token);
+    const id = (JSON.parse(listed.stdout) as { id: string; name: string }[]).find((o) => o.name === 'Aysel Məmmədova')!.id;
+    const disabled = await eimza('operator', 'disable', id);
+    expect(disabled.code).toBe(0);
+    expect((await me(token)).status).toBe(401);
+    expect((await eimza('operator', 'disable', id)).code).toBe(10);
+    // Only the digest is kept: the token itself is nowhere in the database or the audit log.
+    expect((await eimza('audit', 'verify')).code).toBe(0);
   });
 
   it('refuses a second `ca init` with a clear code', async () => {

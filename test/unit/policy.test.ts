@@ -450,7 +450,9 @@ describe('settings', () => {
   it.each([
     [{ publicBaseUrl: 42 }, 'publicBaseUrl'],
     [{ publicBaseUrl: 'ftp://x' }, 'publicBaseUrl'],
-    [{ tariffs: {} }, 'tariffs'],
+    [{ tariffs: { prices: { citizen: { '3': '18' } } } }, 'tariffs'],
+    [{ tariffs: { currency: 'manat' } }, 'tariffs'],
+    [{ registrar: {} }, 'registrar'],
     [{ schemePolicyOids: { signature: 'not-an-oid' } }, 'schemePolicyOids.signature'],
     [{ validityDays: { person: 0 } }, 'validityDays.person'],
     [{ voenCheck: { weights: [1, 2], modulus: 11 } }, 'voenCheck.weights'],
