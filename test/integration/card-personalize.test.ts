@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { openssl, removeDir, tempDir } from '../helpers/env.js';
+import { cardTools } from '../helpers/card-tools.js';
+import { removeDir, tempDir } from '../helpers/env.js';
 import { openRaFixture, type RaFixture } from '../helpers/ra.js';
 
 /**
@@ -44,25 +44,7 @@ let cardA: TestCard;
 let applicationA: string;
 let first: Personalized;
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { env: cardEnv, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function pkcs11Tool(...args: string[]): Promise<string> {
-  const result = await run('pkcs11-tool', ['--module', MODULE, ...args]);
-  if (result.code !== 0) throw new Error(`pkcs11-tool ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
-
-async function sslOk(args: string[]): Promise<string> {
-  const result = await openssl(args);
-  if (result.code !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
-  return result.stdout + result.stderr;
-}
+const { pkcs11Tool, sslOk } = cardTools(cardEnv, MODULE);
 
 /** A blank card: C_InitToken on the free slot, which sets the SO PIN (the PUK) and no user PIN. */
 async function blankCard(label: string): Promise<TestCard> {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { buildCsr } from '../../src/x509/csr-build.js';
 import { parseCsr } from '../../src/x509/csr.js';
 import { ALGORITHM_OIDS } from '../../src/x509/oids.js';
 import { CITIZEN } from '../helpers/csr.js';
+import { cardTools } from '../helpers/card-tools.js';
 import { openssl, removeDir, tempDir } from '../helpers/env.js';
 import { rejection } from '../helpers/outcome.js';
 
@@ -38,25 +38,7 @@ let tokenSerial: string;
 let freeSlotId: number;
 const keys = new Map<string, CardKeyPair>();
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { env: cardEnv, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function pkcs11Tool(...args: string[]): Promise<string> {
-  const result = await run('pkcs11-tool', ['--module', MODULE, ...args]);
-  if (result.code !== 0) throw new Error(`pkcs11-tool ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
-
-async function sslOk(args: string[]): Promise<string> {
-  const result = await openssl(args);
-  if (result.code !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
-  return result.stdout + result.stderr;
-}
+const { pkcs11Tool, sslOk } = cardTools(cardEnv, MODULE);
 
 /** The objects pkcs11-tool lists, one block per object, with its header line first. */
 function objectBlocks(listing: string, header: RegExp): Map<string, string> {
