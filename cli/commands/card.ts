@@ -1,15 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { SmartCard, type CardCertificate, type CardKeyPair, type CardKeySpec } from '../../hsm/card.js';
 import type { NameAttribute } from '../../src/domain/certificateSpec.js';
-import { CaError, ERROR_KINDS, type ErrorKind } from '../../src/errors.js';
+import { CaError } from '../../src/errors.js';
 import { bytesEqual } from '../../src/x509/asn1.js';
 import { buildCsr } from '../../src/x509/csr-build.js';
 import { inspectCertificate } from '../../src/x509/inspect.js';
 import { decodePemOrDer, splitPemCertificates } from '../../src/x509/pem.js';
+import { ApiClient, DEFAULT_API, apiBase, readToken, safeJson } from '../api-client.js';
 import { progress, reportAndExit } from '../runner.js';
+import { clearProgress, newPinFromTerminal, readSecretFile, secret } from '../secrets.js';
 
 /**
  * `eimza card personalize`: at the registration desk, for an approved card application, generate
@@ -24,8 +25,6 @@ const CARD_KEYS: Record<string, CardKeySpec> = {
   authentication: { id: Uint8Array.of(0x02), label: 'e-imza authentication', usage: 'sign' },
   encryption: { id: Uint8Array.of(0x03), label: 'e-imza encryption', usage: 'sign-and-derive' },
 };
-
-const DEFAULT_API = 'http://127.0.0.1:8080';
 
 interface PersonalizeOptions {
   application: string;
@@ -274,7 +273,7 @@ function normalSerial(serial: string): string {
   return serial.toLowerCase().replace(/:/g, '').replace(/^0+(?=.)/, '');
 }
 
-// ---- the REST API ------------------------------------------------------------------------------
+// ---- the API's replies -------------------------------------------------------------------------
 
 const ApplicationSchema = z.object({
   id: z.string(),
@@ -288,8 +287,6 @@ const ApplicationSchema = z.object({
 
 const IssuedSchema = z.object({ serial: z.string(), certificate: z.string(), chain: z.string() }).passthrough();
 
-const ProblemSchema = z.object({ title: z.string().optional(), status: z.number().optional(), code: z.string().optional(), detail: z.string().optional() });
-
 function parseApplication(body: unknown): Application {
   const parsed = ApplicationSchema.safeParse(body);
   if (!parsed.success) throw new CaError('internal', 'the API answered with an application this command does not understand', { code: 'apiUnexpectedReply' });
@@ -300,98 +297,7 @@ function applicationPath(id: string): string {
   return `/api/v1/applications/${encodeURIComponent(id)}`;
 }
 
-const STATUS_KINDS: Record<number, ErrorKind> = {
-  400: 'malformed',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'notFound',
-  409: 'conflict',
-  422: 'policyForbids',
-  429: 'rateLimited',
-  503: 'hsmUnavailable',
-};
-
-/** Attempts for one request; between them 0.5 s, 1 s, 2 s. */
-const ATTEMPTS = 4;
-const REQUEST_TIMEOUT_MS = 120_000;
-
-/**
- * A small client of the REST API with the operator's bearer token. A request that failed on the
- * way (network error, timeout, 503, or the server still busy with the same Idempotency-Key) is
- * sent again with the same key, so a certificate is never issued twice for one request.
- */
-class ApiClient {
-  constructor(
-    private readonly base: string,
-    private readonly token: string,
-  ) {}
-
-  async request(method: 'GET' | 'POST', path: string, body?: unknown, idempotencyKey?: string): Promise<unknown> {
-    let lastError: CaError | undefined;
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
-      let response: Response;
-      try {
-        response = await fetch(`${this.base}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${this.token}`,
-            accept: 'application/json, application/problem+json',
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        });
-      } catch (cause) {
-        lastError = new CaError('internal', `cannot reach the e-imza API at ${this.base}`, { code: 'apiUnreachable', cause });
-        continue;
-      }
-      const reply = await readJson(response);
-      if (response.ok) return reply;
-      lastError = problemError(response.status, reply);
-      const retry = response.status === 503 || lastError.code === 'idempotencyInProgress';
-      if (!retry || (method === 'POST' && !idempotencyKey)) throw lastError;
-    }
-    throw lastError!;
-  }
-}
-
-async function readJson(response: Response): Promise<unknown> {
-  const text = await response.text();
-  return safeJson(text);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** application/problem+json (RFC 9457) as the API writes it: `title` is the error kind. */
-function problemError(status: number, body: unknown): CaError {
-  const problem = ProblemSchema.safeParse(body);
-  const p = problem.success ? problem.data : {};
-  const kind: ErrorKind =
-    p.title && (ERROR_KINDS as readonly string[]).includes(p.title) ? (p.title as ErrorKind) : (STATUS_KINDS[status] ?? 'internal');
-  return new CaError(kind, p.detail ?? `the API answered HTTP ${status}`, { code: p.code ?? `http${status}` });
-}
-
-function apiBase(option: string | undefined): string {
-  const text = option ?? process.env.EIMZA_API_URL ?? DEFAULT_API;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new CaError('malformed', `--api ${text} is not a URL`, { code: 'invalidArgument' });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CaError('malformed', '--api must be an http or https URL', { code: 'invalidArgument' });
-  return url.toString().replace(/\/+$/, '');
-}
-
-// ---- arguments and secrets ---------------------------------------------------------------------
+// ---- arguments ---------------------------------------------------------------------------------
 
 function parseSlot(value: string): number {
   const slot = /^\d+$/.test(value) ? Number(value) : /^0x[0-9a-f]+$/i.test(value) ? Number.parseInt(value.slice(2), 16) : NaN;
@@ -402,79 +308,4 @@ function parseSlot(value: string): number {
 function checkBatch(batch: string): string {
   if (!/^[\x21-\x7e]{1,64}$/.test(batch)) throw new CaError('malformed', '--batch must be 1 to 64 printable characters without spaces', { code: 'invalidArgument' });
   return batch;
-}
-
-function readToken(option: string | undefined): string {
-  const file = option ?? process.env.EIMZA_TOKEN_FILE;
-  if (!file) throw new CaError('unauthorized', 'no operator token: give --token-file or set EIMZA_TOKEN_FILE', { code: 'missingToken' });
-  const token = readSecretFile(file, 'operator token').trim();
-  if (!/^[\x21-\x7e]+$/.test(token)) throw new CaError('unauthorized', `the token file ${file} does not hold a token`, { code: 'invalidToken' });
-  return token;
-}
-
-/** The file's content without its final line break. The content itself is never part of an error. */
-function readSecretFile(file: string, what: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new CaError('notFound', `cannot read the ${what} file ${file}`, { code: 'fileNotFound' });
-  }
-  const value = text.replace(/\r?\n$/, '');
-  if (value.length === 0) throw new CaError('unauthorized', `the ${what} file ${file} is empty`, { code: 'secretFileEmpty' });
-  return value;
-}
-
-async function secret(file: string | undefined, what: 'PIN' | 'PUK', missingCode: string, option: string): Promise<string> {
-  if (file) return readSecretFile(file, what);
-  if (!interactive()) throw new CaError('unauthorized', `the card needs its ${what}: give ${option} or run on a terminal`, { code: missingCode });
-  return promptHidden(`${what}: `);
-}
-
-async function newPinFromTerminal(): Promise<string> {
-  if (!interactive()) throw new CaError('unauthorized', 'the blank card needs a new PIN: give --pin-file or run on a terminal', { code: 'cardPinMissing' });
-  const pin = await promptHidden("the holder's new PIN: ");
-  if ((await promptHidden('the same PIN again: ')) !== pin) throw new CaError('malformed', 'the two PINs differ', { code: 'cardPinMismatch' });
-  return pin;
-}
-
-/** On a terminal, progress() keeps one line that is rewritten; it goes before a prompt or the result. */
-function clearProgress(): void {
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-}
-
-function interactive(): boolean {
-  return Boolean(process.stdin.isTTY && process.stderr.isTTY);
-}
-
-/** Reads a line from the terminal in raw mode, so nothing typed is echoed. */
-function promptHidden(question: string): Promise<string> {
-  const stdin = process.stdin;
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const finish = (outcome: () => void) => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-      outcome();
-    };
-    const onData = (chunk: string) => {
-      for (const char of chunk) {
-        if (char === '\r' || char === '\n') return finish(() => resolve(value));
-        if (char === '\u0003' || char === '\u0004') {
-          return finish(() => reject(new CaError('unauthorized', 'cancelled at the prompt', { code: 'promptCancelled' })));
-        }
-        if (char === '\u007f' || char === '\b') value = [...value].slice(0, -1).join('');
-        else if (char >= ' ') value += char;
-      }
-    };
-    // Echo goes off before the question is shown, so nothing typed after it can appear.
-    stdin.setEncoding('utf8');
-    stdin.setRawMode(true);
-    clearProgress();
-    process.stderr.write(question);
-    stdin.resume();
-    stdin.on('data', onData);
-  });
 }

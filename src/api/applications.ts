@@ -78,8 +78,10 @@ export function applicationEndpoints(ra: RaDeps): Endpoint[] {
       tag: TAG,
       access: 'public',
       body: PreorderSchema,
+      // Anyone may pre-order: enough for a family at one address, not for a flood.
+      rateLimit: { max: 30, windowMs: 3_600_000 },
       response: { status: 201, description: 'the pre-order, state submitted', schema: ApplicationSchema },
-      errors: { 409: ['duplicateApplication'], 404: ['officeNotFound'] },
+      errors: { 409: ['duplicateApplication'], 404: ['officeNotFound'], 429: ['tooManyRequests'] },
       handler: async ({ body }) => applicationJson(await createApplication(ra, null, body), { certificates: [] }),
     }),
     endpoint({

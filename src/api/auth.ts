@@ -4,6 +4,7 @@ import { authorize, type Principal } from '../ra/access.js';
 import type { RaDeps } from '../ra/deps.js';
 import { authenticate } from '../ra/principals.js';
 import type { Permission } from '../policy/roles.js';
+import { AddressCounter } from './rate-limit.js';
 
 export interface Authenticator {
   /** The principal of `Authorization: Bearer <token>`; unauthorized (401) or rateLimited (429) otherwise. */
@@ -24,31 +25,12 @@ export const DEFAULT_FAILED_LOGIN_POLICY: FailedLoginPolicy = { maxFailures: 10,
  * (in memory: each node limits on its own, which bounds guessing per node; tokens have 256 bits).
  */
 export function createAuthenticator(ra: RaDeps, policy: FailedLoginPolicy = DEFAULT_FAILED_LOGIN_POLICY): Authenticator {
-  const failures = new Map<string, { count: number; since: number }>();
-  const now = () => ra.ca.clock.now().getTime();
-
-  function blocked(address: string): number {
-    const f = failures.get(address);
-    if (!f) return 0;
-    const left = f.since + policy.windowMs - now();
-    if (left <= 0) {
-      failures.delete(address);
-      return 0;
-    }
-    return f.count >= policy.maxFailures ? left : 0;
-  }
-
-  function fail(address: string): void {
-    const f = failures.get(address);
-    if (!f || f.since + policy.windowMs <= now()) failures.set(address, { count: 1, since: now() });
-    else f.count++;
-    if (failures.size > 100_000) failures.clear(); // a flood of addresses must not grow memory without end
-  }
+  const failures = new AddressCounter({ max: policy.maxFailures, windowMs: policy.windowMs }, () => ra.ca.clock.now().getTime());
 
   return {
     async authenticate(req) {
       const address = req.socket.remoteAddress ?? 'unknown';
-      const wait = blocked(address);
+      const wait = failures.blockedFor(address);
       if (wait > 0) {
         throw new CaError('rateLimited', `too many failed logins from this address; try again in ${Math.ceil(wait / 1000)} s`, { code: 'tooManyFailedLogins' });
       }
@@ -59,7 +41,7 @@ export function createAuthenticator(ra: RaDeps, policy: FailedLoginPolicy = DEFA
       try {
         return await authenticate(ra, match[1]!);
       } catch (e) {
-        if (e instanceof CaError && e.kind === 'unauthorized') fail(address);
+        if (e instanceof CaError && e.kind === 'unauthorized') failures.count(address);
         throw e;
       }
     },

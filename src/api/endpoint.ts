@@ -7,6 +7,7 @@ import type { RaDeps } from '../ra/deps.js';
 import type { Permission } from '../policy/roles.js';
 import type { Authenticator } from './auth.js';
 import { toProblem } from './problem.js';
+import { AddressCounter, type WindowPolicy } from './rate-limit.js';
 
 /**
  * One endpoint, declared once: the zod schemas validate requests here and describe them in the
@@ -26,6 +27,8 @@ export interface Endpoint<B extends z.ZodType = z.ZodType, Q extends z.ZodType =
   bodyLimit?: string;
   query?: Q;
   response: { status: number; description: string; schema: z.ZodType };
+  /** Public endpoints that write: at most this many requests per client address and window. */
+  rateLimit?: WindowPolicy;
   /** Error codes worth documenting for this endpoint (status -> codes). */
   errors?: Record<number, string[]>;
   handler: (ctx: HandlerContext<z.infer<B>, z.infer<Q>>) => Promise<unknown>;
@@ -56,10 +59,17 @@ function invalidInput(where: string, error: z.ZodError): CaError {
 export function mountEndpoints(router: Router, endpoints: Endpoint[], deps: { ra: RaDeps; auth: Authenticator; log: (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void }): void {
   for (const e of endpoints) {
     const json = express.json({ limit: e.bodyLimit ?? JSON_BODY_LIMIT });
+    const limiter = e.rateLimit ? new AddressCounter(e.rateLimit, () => deps.ra.ca.clock.now().getTime()) : null;
     const expressPath = e.path.replace(/\{([A-Za-z]+)\}/g, ':$1');
     const handlers = [
       ...(e.method === 'post' ? [json] : []),
       async (req: Request, res: Response) => {
+        if (limiter) {
+          const address = req.socket.remoteAddress ?? 'unknown';
+          const wait = limiter.blockedFor(address);
+          if (wait > 0) throw new CaError('rateLimited', `too many requests from this address; try again in ${Math.ceil(wait / 1000)} s`, { code: 'tooManyRequests' });
+          limiter.count(address);
+        }
         const principal = e.access === 'public' ? null : await deps.auth.authenticate(req);
         if (principal && e.access !== 'public' && e.access !== 'authenticated') deps.auth.authorize(principal, e.access);
         const body = e.body ? e.body.safeParse(req.body ?? {}) : { success: true as const, data: undefined };

@@ -308,3 +308,17 @@ describe('statistics', () => {
     expect(after.body.byCategory.map((c: { category: string }) => c.category)).toEqual(expect.arrayContaining(['state-agency', 'legal-entity', 'citizen']));
   }, 30_000);
 });
+
+describe('public pre-orders are rate limited per address', () => {
+  // Last in this file: it uses up this address's allowance.
+  it('answers 429 tooManyRequests once the window is full, before reading the body', async () => {
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 429; i++) status = (await f.api('POST', '/api/v1/preorders', null, {})).status;
+    expect(status).toBe(429);
+    const limited = await f.api('POST', '/api/v1/preorders', null, {});
+    expect(limited.body.code).toBe('tooManyRequests');
+    expect(limited.headers.get('retry-after')).toBeTruthy();
+    // Operators at the desk are not affected.
+    expect((await f.api('POST', '/api/v1/applications', f.tokens.clerk, citizenApplication(freshFin()))).status).toBe(201);
+  });
+});
