@@ -5,6 +5,7 @@ import { registerCaCommands } from './commands/ca.js';
 import { registerCardCommands } from './commands/card.js';
 import { registerCertCommands } from './commands/cert.js';
 import { registerCrlCommands } from './commands/crl.js';
+import { registerExchangeCommands } from './commands/exchange.js';
 import { registerServeCommands } from './commands/serve.js';
 import { reportAndExit } from './runner.js';
 
@@ -20,6 +21,7 @@ registerCertCommands(program);
 registerCardCommands(program);
 registerCrlCommands(program);
 registerAccessCommands(program);
+registerExchangeCommands(program);
 registerAuditCommands(program);
 registerServeCommands(program);
 

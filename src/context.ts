@@ -18,7 +18,8 @@ import { createSoftwareKeyStore } from './signing/software.js';
 import type { KeyStore } from './signing/types.js';
 import { openDatabase, type DatabaseTarget, type Db } from './store/database.js';
 import { createHolderNotices, queueExpiryWarnings } from './notify/outbox.js';
-import { NotificationSender } from './notify/sender.js';
+import { NotificationSender, type NotifyLog } from './notify/sender.js';
+import { createActivationCodeSender } from './notify/activation-code.js';
 import type { RaDeps } from './ra/deps.js';
 
 /**
@@ -76,6 +77,9 @@ export async function openContext(config: Config, options: ContextOptions = {}):
   const holderNotices = createHolderNotices(clock, settings.publicBaseUrl);
   let sender: NotificationSender | null = null;
   const kickSender = () => sender?.kick();
+  // Mobile-ID activation codes go out at once, never through the outbox; logged to the server's log once it runs.
+  let codeLog: NotifyLog = () => {};
+  const activationCodes = createActivationCodeSender({ config: config.notify, clock, log: (...a) => codeLog(...a) });
   const ca: CaDeps = {
     db,
     clock,
@@ -101,7 +105,13 @@ export async function openContext(config: Config, options: ContextOptions = {}):
         kickSender();
       },
     },
+    activationCodes,
     staleAfterMs: 120_000,
+    exchange: {
+      enrolmentKey: readOrCreateKey(config.ra.enrolmentKeyFile),
+      enrolmentValidityHours: config.ra.enrolmentValidityHours,
+      fourEyes: config.ra.fourEyes,
+    },
   };
   let logError: (e: unknown) => void = () => {};
   const crlPublisher = new CrlPublisher(ca, path.join(config.dataDir, 'crl'), (e) => logError(e));
@@ -115,6 +125,7 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     crl: crlPublisher,
     async startPublishing(log) {
       logError = (e) => log('error', 'publishing failed', { error: e instanceof Error ? e.message : String(e) });
+      codeLog = log;
       crlPublisher.start();
       const mail = new NotificationSender({ db, clock, config: config.notify, log });
       sender = mail;
@@ -163,6 +174,7 @@ export async function openContext(config: Config, options: ContextOptions = {}):
       };
     },
     async close() {
+      activationCodes.close();
       await crlPublisher.close();
       await keys.close();
       await db.destroy();
@@ -207,6 +219,17 @@ function readPin(config: Config): string {
   if (pinFromEnv) return pinFromEnv;
   if (pinFile) return readFileSync(pinFile, 'utf8').trim();
   throw new CaError('unauthorized', 'no PKCS#11 PIN: set EIMZA_PKCS11_PIN_FILE (or EIMZA_PKCS11_PIN)', { code: 'hsmPinMissing' });
+}
+
+/** A 256-bit key in a 0600 file, made on first use (the demo default; production provides the file). */
+function readOrCreateKey(file: string): Uint8Array {
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
+  if (key.length < 32) throw new CaError('malformed', `${file} must hold at least 32 random bytes (base64url)`, { code: 'invalidConfig' });
+  return key;
 }
 
 /** The passphrase of the software key store; the demo default generates one into a 0600 file. */

@@ -14,6 +14,18 @@ import { pemEncode } from '../x509/pem.js';
 import type { RaDeps } from '../ra/deps.js';
 import { addOffice, addOperator, disableOperator, getOffices, listOperators, OFFICE_KINDS } from '../ra/principals.js';
 import { ROLES } from '../policy/roles.js';
+import { localPrincipal } from '../ra/access.js';
+import {
+  addMember,
+  addServer,
+  approveServerRequest,
+  decommissionPreview,
+  decommissionServer,
+  getServers,
+  listRequests,
+  rejectServerRequest,
+  renewEnrolment,
+} from '../ra/security-servers.js';
 
 /**
  * The operations the CLI offers, as data-in/data-out functions. The CLI runs them in-process, or,
@@ -221,6 +233,47 @@ export const operations = {
 
   'operator.list': op(z.object({ office: z.string().max(40).optional() }).strict(), async (ctx, i) =>
     (await listOperators(ctx.ra, i.office)).map(operatorJson),
+  ),
+
+  'member.add': op(
+    z.object({ name: z.string().max(200), memberClass: z.string().max(20), code: z.string().max(20), contacts: z.array(z.string().max(254)).max(10).optional() }).strict(),
+    async (ctx, i) => addMember(ctx.ra, localPrincipal(ctx.actor), i),
+  ),
+
+  'server.add': op(
+    z.object({ member: z.string().max(20), code: z.string().max(100), dns: z.string().max(253), autoApprove: z.boolean().optional() }).strict(),
+    async (ctx, i) => {
+      const { server, enrolment } = await addServer(ctx.ra, localPrincipal(ctx.actor), { memberCode: i.member, serverCode: i.code, dnsName: i.dns, autoApprove: i.autoApprove ?? false });
+      return { server, enrolment: { ...enrolment, expiresAt: enrolment.expiresAt.toISOString() } };
+    },
+  ),
+
+  'server.enrolment': op(z.object({ server: z.string().max(40) }).strict(), async (ctx, i) => {
+    const e = await renewEnrolment(ctx.ra, localPrincipal(ctx.actor), i.server);
+    return { ...e, expiresAt: e.expiresAt.toISOString() };
+  }),
+
+  'server.list': op(z.object({ member: z.string().max(20).optional() }).strict(), async (ctx, i) => getServers(ctx.ra, localPrincipal(ctx.actor), i.member)),
+
+  'server.requests': op(z.object({ server: z.string().max(40).optional(), state: z.enum(['pending', 'issued', 'rejected']).optional() }).strict(), async (ctx, i) =>
+    (await listRequests(ctx.ra, localPrincipal(ctx.actor), { ...(i.server ? { serverId: i.server } : {}), ...(i.state ? { state: i.state } : {}) })).map(
+      ({ csr: _csr, spkiSha256: _spki, ...r }) => r,
+    ),
+  ),
+
+  'server.approve': op(z.object({ request: z.string().max(40) }).strict(), async (ctx, i) => {
+    const v = await approveServerRequest(ctx.ra, localPrincipal(ctx.actor), i.request);
+    const { csr: _csr, spkiSha256: _spki, ...request } = v.request;
+    return { ...request, certificatePem: v.certificatePem };
+  }),
+
+  'server.reject': op(z.object({ request: z.string().max(40), reason: z.string().max(500) }).strict(), async (ctx, i) => {
+    const { csr: _csr, spkiSha256: _spki, ...request } = (await rejectServerRequest(ctx.ra, localPrincipal(ctx.actor), i.request, i.reason)).request;
+    return request;
+  }),
+
+  'server.decommission': op(z.object({ server: z.string().max(40), execute: z.boolean() }).strict(), async (ctx, i) =>
+    i.execute ? decommissionServer(ctx.ra, localPrincipal(ctx.actor), i.server) : decommissionPreview(ctx.ra, localPrincipal(ctx.actor), i.server),
   ),
 
   'reconcile': op(z.object({}), async (ctx) => reconcileReservations(ctx.ca, ctx.actor)),

@@ -6,6 +6,7 @@ import { getOffices } from '../ra/principals.js';
 import { applicationEndpoints } from './applications.js';
 import { createAuthenticator, type FailedLoginPolicy } from './auth.js';
 import { certificateEndpoints } from './certificates.js';
+import { securityServerEndpoints } from './security-servers.js';
 import { renderDocsPage } from './docs-page.js';
 import { endpoint, mountEndpoints, type Endpoint } from './endpoint.js';
 import { buildOpenApi } from './openapi.js';
@@ -30,6 +31,7 @@ export function allEndpoints(ra: RaDeps): Endpoint[] {
   return [
     ...applicationEndpoints(ra),
     ...certificateEndpoints(ra),
+    ...securityServerEndpoints(ra),
     endpoint({
       method: 'get',
       path: '/api/v1/offices',

@@ -80,7 +80,7 @@ export function mountEndpoints(router: Router, endpoints: Endpoint[], deps: { ra
         const run = () => e.handler({ principal, body: body.data, query: query.data, params, req });
         const key = req.get('idempotency-key');
         if (e.method === 'post' && key !== undefined) {
-          await idempotent(deps, res, principal ? `operator:${principal.id}` : 'public', key, requestFingerprint(e.method, req.originalUrl, req.body), e.response.status, run);
+          await idempotent(deps, res, principal ? `operator:${principal.id}` : `public:${req.socket.remoteAddress ?? ''}`, key, requestFingerprint(e.method, req.originalUrl, req.body), e.response.status, run);
           return;
         }
         res.status(e.response.status).json(await run());

@@ -46,8 +46,26 @@ const ConfigFileSchema = z
           })
           .strict()
           .optional(),
+        /** The SMS gateway mobile-ID activation codes go through: POST {to, text} as JSON; absent = no SMS. */
+        sms: z
+          .object({
+            url: z.string(),
+            /** Bearer token of the gateway, in a file (0600), never inline. */
+            tokenFile: z.string().optional(),
+          })
+          .strict()
+          .optional(),
         from: z.string().optional(),
         expiryWarningDays: z.number().int().min(1).max(365).optional(),
+      })
+      .strict()
+      .optional(),
+    ra: z
+      .object({
+        /** The key enrolment secrets of security servers are derived with (32+ random bytes, base64url). */
+        enrolmentKeyFile: z.string().optional(),
+        enrolmentValidityHours: z.number().int().min(1).max(24 * 90).optional(),
+        fourEyes: z.boolean().optional(),
       })
       .strict()
       .optional(),
@@ -67,6 +85,7 @@ export interface Config {
   server: { host: string; port: number };
   ca: { rootAlgorithm: string; issuingAlgorithm: string; reservationGraceMs: number };
   notify: NotifyConfig;
+  ra: { enrolmentKeyFile: string; enrolmentValidityHours: number; fourEyes: boolean };
   pki: Record<string, unknown>;
 }
 
@@ -74,6 +93,8 @@ export interface NotifyConfig {
   smtp: { host: string; port: number; secure: boolean; user?: string; passwordFile?: string; passwordFromEnv?: string } | null;
   from: string;
   expiryWarningDays: number;
+  /** The SMS gateway (mobile-ID activation codes); absent or null = none. */
+  sms?: { url: string; tokenFile?: string } | null;
 }
 
 export function loadConfig(dataDirInput: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -126,6 +147,11 @@ export function loadConfig(dataDirInput: string, env: NodeJS.ProcessEnv = proces
       reservationGraceMs: (c.ca?.reservationGraceSeconds ?? 300) * 1000,
     },
     notify: notifyConfig(c.notify, env),
+    ra: {
+      enrolmentKeyFile: env.EIMZA_ENROLMENT_KEY_FILE ?? c.ra?.enrolmentKeyFile ?? path.join(dataDir, 'secrets', 'enrolment.key'),
+      enrolmentValidityHours: c.ra?.enrolmentValidityHours ?? 72,
+      fourEyes: c.ra?.fourEyes ?? false,
+    },
     pki: { ...(c.pki ?? {}), ...(publicUrl ? { publicBaseUrl: publicUrl } : {}) },
   };
 }
@@ -152,7 +178,16 @@ function notifyConfig(n: z.infer<typeof ConfigFileSchema>['notify'], env: NodeJS
       : null,
     from: env.EIMZA_MAIL_FROM ?? n?.from ?? 'e-imza <no-reply@e-imza.az>',
     expiryWarningDays: n?.expiryWarningDays ?? 30,
+    sms: smsConfig(n?.sms, env),
   };
+}
+
+function smsConfig(sms: { url: string; tokenFile?: string | undefined } | undefined, env: NodeJS.ProcessEnv): NotifyConfig['sms'] {
+  const url = env.EIMZA_SMS_URL ?? sms?.url;
+  if (!url) return null;
+  if (!/^https?:\/\//.test(url) || !URL.canParse(url)) throw new CaError('malformed', 'EIMZA_SMS_URL must be an http(s) URL', { code: 'invalidConfig' });
+  const tokenFile = env.EIMZA_SMS_TOKEN_FILE ?? sms?.tokenFile;
+  return { url, ...(tokenFile ? { tokenFile } : {}) };
 }
 
 function parseBackend(v: string): 'auto' | 'pkcs11' | 'software' {

@@ -19,6 +19,9 @@ export const PERMISSIONS = [
   'certificate.bulk',
   'statistics.read',
   'audit.read',
+  'member.manage',
+  'server.approve',
+  'server.read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -57,7 +60,7 @@ export const ROLE_DEFINITIONS: Readonly<Record<Role, RoleDefinition>> = {
   },
   'ca-operator': { kind: 'person', scope: 'all', permissions: PERMISSIONS },
   // Read-only, every office: auditors look at the whole CA.
-  auditor: { kind: 'person', scope: 'all', permissions: ['application.read', 'holder.read', 'statistics.read', 'audit.read'] },
+  auditor: { kind: 'person', scope: 'all', permissions: ['application.read', 'holder.read', 'statistics.read', 'audit.read', 'server.read'] },
   // The ID-card personalisation centre reads approved applications of every office and issues for them.
   'personalisation-centre': { kind: 'machine', scope: 'all', permissions: ['application.read', 'application.issue'] },
 };

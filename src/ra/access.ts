@@ -12,7 +12,17 @@ export interface Principal {
 
 /** The audit actor and certificate provenance of a principal: readable, and unique by the id. */
 export function actorOf(p: Principal): string {
-  return `operator:${p.name}@${p.officeCode}#${p.id.slice(0, 8)}`;
+  return p.id === LOCAL_ID ? p.name : `operator:${p.name}@${p.officeCode}#${p.id.slice(0, 8)}`;
+}
+
+const LOCAL_ID = 'local';
+
+/**
+ * The CLI on the CA host: it runs as the service's own user (who can read the keys and the
+ * database anyway), so it acts with every permission, under the local user's name.
+ */
+export function localPrincipal(actor: string): Principal {
+  return { id: LOCAL_ID, name: actor, kind: 'person', role: 'ca-operator', officeCode: 'HQ' };
 }
 
 export function authorize(p: Principal, permission: Permission): void {

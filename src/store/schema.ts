@@ -184,6 +184,68 @@ export interface NotificationTable {
   sent_at: Timestamp | null;
 }
 
+export interface MemberTable {
+  code: string;
+  name: string;
+  member_class: string;
+  contacts: Json;
+  created_at: Timestamp;
+  created_by: string;
+}
+
+export interface SecurityServerTable {
+  id: string;
+  member_code: string;
+  server_code: string;
+  dns_name: string;
+  state: 'active' | 'decommissioned';
+  auto_approve: boolean;
+  created_at: Timestamp;
+  created_by: string;
+  decommissioned_at: Timestamp | null;
+}
+
+export interface EnrolmentTable {
+  ref: string;
+  server_id: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  failed_attempts: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+}
+
+export interface ServerRequestTable {
+  id: string;
+  server_id: string;
+  type: 'signing' | 'tls';
+  channel: 'rest' | 'cmp';
+  csr: Uint8Array;
+  spki_sha256: Uint8Array;
+  state: 'pending' | 'issued' | 'rejected';
+  approvals: Json;
+  serial: string | null;
+  reject_reason: string | null;
+  created_at: Timestamp;
+  decided_at: Timestamp | null;
+}
+
+export interface MobileIdTable {
+  id: string;
+  application_id: string;
+  fin: string;
+  msisdn: string;
+  iccid: string;
+  state: 'pending' | 'active' | 'locked' | 'replaced' | 'revoked';
+  activation_code_sha256: Uint8Array | null;
+  activation_expires_at: Timestamp | null;
+  failed_attempts: ColumnType<number, number | undefined, number>;
+  authentication_serial: string | null;
+  signature_serial: string | null;
+  created_at: Timestamp;
+  created_by: string;
+  activated_at: Timestamp | null;
+}
+
 export interface Database {
   holder: HolderTable;
   certificate: CertificateTable;
@@ -198,4 +260,9 @@ export interface Database {
   application_certificate: ApplicationCertificateTable;
   idempotent_request: IdempotentRequestTable;
   notification: NotificationTable;
+  member: MemberTable;
+  security_server: SecurityServerTable;
+  enrolment: EnrolmentTable;
+  server_request: ServerRequestTable;
+  mobile_id: MobileIdTable;
 }

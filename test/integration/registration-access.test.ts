@@ -35,6 +35,16 @@ const EXPECTED: Record<string, RoleName[] | 'public'> = {
   'GET /api/v1/statistics': ['supervisor', 'caOperator', 'auditor'],
   'GET /api/v1/me': ALL,
   'GET /api/v1/offices': 'public',
+  'POST /api/v1/members': ['caOperator'],
+  'POST /api/v1/members/{code}/servers': ['caOperator'],
+  'GET /api/v1/security-servers/{id}': ['caOperator', 'auditor'],
+  'POST /api/v1/security-servers/{id}/enrolment': ['caOperator'],
+  'POST /api/v1/security-servers/{id}/decommission': ['caOperator'],
+  'POST /api/v1/security-servers/{id}/csr': 'public',
+  'GET /api/v1/security-servers/{id}/requests/{rid}': 'public',
+  'GET /api/v1/security-servers/{id}/requests': ['caOperator', 'auditor'],
+  'POST /api/v1/security-servers/{id}/requests/{rid}/approve': ['caOperator'],
+  'POST /api/v1/security-servers/{id}/requests/{rid}/reject': ['caOperator'],
 };
 
 let f: RaFixture;
@@ -52,7 +62,13 @@ afterAll(async () => {
   await f?.close();
 });
 
-const pathFor = (template: string) => template.replace('{id}', applicationId).replace('{serial}', serial).replace('{fin}', fin);
+const pathFor = (template: string) =>
+  template
+    .replace('{id}', applicationId)
+    .replace('{serial}', serial)
+    .replace('{fin}', fin)
+    .replace('{code}', '1400057421')
+    .replace('{rid}', '00000000-0000-4000-8000-000000000000');
 
 describe('authorization of every endpoint for every role', () => {
   it('the table above covers exactly the endpoints the API has', () => {
