@@ -104,6 +104,38 @@ describe('the CLI while the server runs', () => {
     expect((await eimza('audit', 'verify')).code).toBe(0);
   });
 
+  it('registers a member and a security server; ref and secret are the last line, and a CSR with them is accepted', async () => {
+    const member = await eimza('member', 'add', '--name', 'Vergilər Nazirliyi', '--class', 'GOV', '--code', '1400057421', '--contact', 'ss@taxes.gov.az');
+    expect(member.code).toBe(0);
+    expect(member.stdout.trim()).toBe('member=1400057421');
+    const added = await eimza('server', 'add', '--member', '1400057421', '--code', 'SS1', '--dns', 'ss1.taxes.gov.az');
+    expect(added.code).toBe(0);
+    const lines = added.stdout.trim().split('\n');
+    const [, ref, secret] = /^ref=(\S+) secret=(\S+)$/.exec(lines[lines.length - 1]!)!;
+    const serverId = /^server=(\S+)$/m.exec(added.stdout)![1]!;
+    const asJson = JSON.parse((await eimza('server', 'add', '--member', '1400057421', '--code', 'SS2', '--dns', 'ss2.taxes.gov.az', '--auto-approve', '--json')).stdout);
+    expect(asJson).toMatchObject({ server: { autoApprove: true }, enrolment: { ref: expect.any(String), secret: expect.any(String) } });
+
+    const { csrPath } = await opensslCsr(dir, 'ss1-tls', 'ec-p256', '/CN=ss1.taxes.gov.az');
+    const res = await fetch(`${server.url}/api/v1/security-servers/${serverId}/csr`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'tls', csr: readFileSync(csrPath, 'utf8'), enrolment: { ref, secret } }),
+    });
+    expect(res.status).toBe(202);
+    const pending = JSON.parse((await eimza('server', 'requests', '--pending', '--json')).stdout) as { id: string }[];
+    expect(pending).toHaveLength(1);
+    const approved = await eimza('server', 'approve', pending[0]!.id);
+    expect(approved.code).toBe(0);
+    const serial = approved.stdout.trim();
+    expect(JSON.parse((await eimza('cert', 'show', serial, '--json')).stdout)).toMatchObject({ status: 'active', profile: 'server-tls' });
+    const dry = await eimza('server', 'decommission', serverId);
+    expect(dry.stdout).toContain(`would decommission and revoke 1: ${serial}`);
+    expect(JSON.parse((await eimza('cert', 'show', serial, '--json')).stdout)).toMatchObject({ status: 'active' });
+    expect((await eimza('server', 'decommission', serverId, '--execute')).stdout).toContain(serial);
+    expect(JSON.parse((await eimza('cert', 'show', serial, '--json')).stdout)).toMatchObject({ status: 'revoked', revocationReason: 'cessationOfOperation' });
+  }, 90_000);
+
   it('refuses a second `ca init` with a clear code', async () => {
     const r = await eimza('ca', 'init');
     expect(r.code).toBe(9);
