@@ -64,6 +64,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('server_request_server').on('server_request').columns(['server_id', 'state']).execute();
 
+  // The key that signs CMP responses for a CA (RFC 9483 §3.1), certified by that CA.
+  await db.schema
+    .createTable('cmp_signer')
+    .addColumn('ca_name', 'text', (c) => c.primaryKey().references('ca.name'))
+    .addColumn('key_uri', 'text', (c) => c.notNull())
+    .addColumn('certificate_serial', 'text', (c) => c.notNull().references('certificate.serial'))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+    .execute();
+
   await db.schema
     .createTable('mobile_id')
     .addColumn('id', 'uuid', (c) => c.primaryKey())
@@ -89,6 +98,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('mobile_id').execute();
+  await db.schema.dropTable('cmp_signer').execute();
   await db.schema.dropTable('server_request').execute();
   await db.schema.dropTable('enrolment').execute();
   await db.schema.dropTable('security_server').execute();

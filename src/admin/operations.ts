@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { parseCaAlgorithm } from '../ca/algorithms.js';
 import { initHierarchy } from '../ca/hierarchy.js';
+import { CMP_CA, ensureCmpSigner } from '../ca/cmp-signer.js';
 import { issueCertificate } from '../ca/issue.js';
 import { certificateHistory, certificateView, findCertificates, getCertificate, verifyAuditLog } from '../ca/queries.js';
 import { reconcileReservations } from '../ca/reconcile.js';
@@ -72,12 +73,16 @@ const holderSchema = z
 
 export const operations = {
   'ca.init': op(z.object({ rootAlgorithm: z.string().optional(), issuingAlgorithm: z.string().optional() }), async (ctx, i) => {
-    return initHierarchy(ctx.ca, {
+    const issuingAlgorithm = parseCaAlgorithm(i.issuingAlgorithm ?? ctx.defaults.issuingAlgorithm);
+    const result = await initHierarchy(ctx.ca, {
       rootAlgorithm: parseCaAlgorithm(i.rootAlgorithm ?? ctx.defaults.rootAlgorithm),
-      issuingAlgorithm: parseCaAlgorithm(i.issuingAlgorithm ?? ctx.defaults.issuingAlgorithm),
+      issuingAlgorithm,
       actor: ctx.actor,
       onProgress: ctx.progress,
     });
+    ctx.progress(`${CMP_CA} CMP signer`);
+    await ensureCmpSigner(ctx.ca, CMP_CA, issuingAlgorithm, ctx.actor);
+    return result;
   }),
 
   'ca.list': op(z.object({}), async (ctx) => {

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { reconcileReservations } from '../ca/reconcile.js';
+import { parseCaAlgorithm } from '../ca/algorithms.js';
+import { CMP_CA, ensureCmpSigner } from '../ca/cmp-signer.js';
 import type { AppContext } from '../context.js';
 import { operationContext } from '../admin/operations.js';
 import { startAdminSocket } from '../admin/socket.js';
@@ -23,6 +25,10 @@ type Log = (level: 'info' | 'error', message: string, fields?: Record<string, un
 export async function startServer(app: AppContext, opts: { host: string; port: number; log: Log; failedLogins?: FailedLoginPolicy }): Promise<RunningServer> {
   const { ca } = app;
   await reconcile(app, opts.log);
+  // A hierarchy made before CMP existed gets its CMP signer on the next start.
+  if ((await ca.cas.list()).some((c) => c.record.name === CMP_CA)) {
+    await ensureCmpSigner(ca, CMP_CA, parseCaAlgorithm(app.config.ca.issuingAlgorithm), 'serve');
+  }
   const reconcileTimer = setInterval(() => void reconcile(app, opts.log), Math.max(10_000, ca.reservationGraceMs / 2));
   reconcileTimer.unref();
 

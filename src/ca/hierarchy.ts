@@ -77,7 +77,7 @@ export async function issueOcspSigner(deps: CaDeps, caName: string, algorithm: K
   return cert;
 }
 
-async function signCaCertificate(
+export async function signCaCertificate(
   deps: CaDeps,
   profileId: ProfileId,
   issuedBy: Issuer | 'self-signed',
@@ -140,7 +140,7 @@ async function recordCa(
 }
 
 /** Labels are unique per ceremony so a re-run never confuses an old key with a new one. */
-function keyLabel(name: string): string {
+export function keyLabel(name: string): string {
   return `${name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
 }
 

@@ -49,6 +49,7 @@ const PROFILE_NAMES: Readonly<Record<ProfileId, Bilingual>> = {
   'server-signing': { az: 'təhlükəsizlik serveri imza', en: 'security-server signing' },
   'server-tls': { az: 'təhlükəsizlik serveri TLS', en: 'security-server TLS' },
   'ocsp-signer': { az: 'OCSP imzalayıcı', en: 'OCSP signer' },
+  'cmp-signer': { az: 'CMP imzalayıcı', en: 'CMP signer' },
   'issuing-ca': { az: 'sertifikat mərkəzi', en: 'issuing CA' },
   'root-ca': { az: 'kök sertifikat mərkəzi', en: 'root CA' },
 };

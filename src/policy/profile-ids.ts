@@ -8,6 +8,7 @@ export const PROFILE_IDS = [
   'server-signing',
   'server-tls',
   'ocsp-signer',
+  'cmp-signer',
   'issuing-ca',
   'root-ca',
 ] as const;

@@ -24,6 +24,8 @@ export const EKU_OIDS = {
   clientAuth: '1.3.6.1.5.5.7.3.2',
   emailProtection: '1.3.6.1.5.5.7.3.4',
   ocspSigning: '1.3.6.1.5.5.7.3.9',
+  /** id-kp-cmcRA (RFC 6402 §2.10): signs CMP responses on the CA's behalf (RFC 9483 §3.1). */
+  cmcRA: '1.3.6.1.5.5.7.3.28',
 } as const;
 
 /** Which CA signs a profile's certificates; 'any' = the OCSP signer, issued by the CA it answers for. */
@@ -161,6 +163,18 @@ const PROFILE_DATA: Record<ProfileId, ProfileData> = {
     ocspNoCheck: true,
     revocationInfo: 'caIssuersOnly',
     validity: 'ocspSigner',
+  },
+  // Signs CMP responses of the portal CA (RFC 9483 §3.1): a key of its own, not the CA key.
+  'cmp-signer': {
+    id: 'cmp-signer',
+    issuingCa: 'portal',
+    ...HIERARCHY,
+    subjectKind: 'ocspResponder',
+    keyUsage: { rsa: ['digitalSignature'], ec: ['digitalSignature'] },
+    extendedKeyUsage: [EKU_OIDS.cmcRA],
+    ocspNoCheck: false,
+    revocationInfo: 'full',
+    validity: 'server',
   },
   'issuing-ca': {
     id: 'issuing-ca',

@@ -229,6 +229,13 @@ export interface ServerRequestTable {
   decided_at: Timestamp | null;
 }
 
+export interface CmpSignerTable {
+  ca_name: string;
+  key_uri: string;
+  certificate_serial: string;
+  created_at: Timestamp;
+}
+
 export interface MobileIdTable {
   id: string;
   application_id: string;
@@ -265,4 +272,5 @@ export interface Database {
   enrolment: EnrolmentTable;
   server_request: ServerRequestTable;
   mobile_id: MobileIdTable;
+  cmp_signer: CmpSignerTable;
 }

@@ -55,7 +55,7 @@ describe('a CA hierarchy in a PKCS#11 token', () => {
       { env: { ...process.env, SOFTHSM2_CONF: path.join(softhsm, 'softhsm2.conf') } },
     );
     const blocks = stdout.split(/^(?=Private Key Object)/m).filter((b) => b.startsWith('Private Key Object'));
-    expect(blocks).toHaveLength(8); // root, three issuing CAs, and an OCSP signer for each of the four
+    expect(blocks).toHaveLength(9); // root, three issuing CAs, an OCSP signer for each of the four, and the portal CA's CMP signer
     for (const block of blocks) {
       const access = /^\s*Access:\s*(.*)$/m.exec(block)?.[1] ?? '';
       expect(access).toContain('sensitive');

@@ -48,6 +48,7 @@ const ISSUING_CA: Record<ProfileId, string> = {
   'server-signing': 'portal',
   'server-tls': 'portal',
   'ocsp-signer': 'eimza',
+  'cmp-signer': 'portal',
   'issuing-ca': 'root',
   'root-ca': 'root',
 };
@@ -59,7 +60,7 @@ function spec(profile: ProfileId, over: Partial<SpecRequest> = {}) {
     caName: ISSUING_CA[profile],
     subjectKey: 'ec',
     keyOnSecureDevice: true,
-    ...(['ocsp-signer', 'issuing-ca', 'root-ca'].includes(profile) ? { commonName: 'e-imza CA' } : {}),
+    ...(['ocsp-signer', 'cmp-signer', 'issuing-ca', 'root-ca'].includes(profile) ? { commonName: 'e-imza CA' } : {}),
     ...over,
   });
 }
@@ -213,7 +214,7 @@ describe('subjects', () => {
   });
 
   it('CA and OCSP responder subjects come from settings and the given common name', () => {
-    for (const profile of ['ocsp-signer', 'issuing-ca', 'root-ca'] as const) {
+    for (const profile of ['ocsp-signer', 'cmp-signer', 'issuing-ca', 'root-ca'] as const) {
       expect(spec(profile, { holder: {}, commonName: 'e-imza CA' }).subject).toEqual([
         { type: 'C', value: 'AZ' },
         { type: 'O', value: 'e-imza' },
@@ -278,6 +279,7 @@ describe('profiles', () => {
       'server-signing': false,
       'server-tls': false,
       'ocsp-signer': false,
+      'cmp-signer': false,
       'issuing-ca': false,
       'root-ca': false,
     });
@@ -293,6 +295,7 @@ describe('profiles', () => {
       'server-signing': 730,
       'server-tls': 730,
       'ocsp-signer': 30,
+      'cmp-signer': 730,
       'issuing-ca': 3650,
       'root-ca': 7300,
     });

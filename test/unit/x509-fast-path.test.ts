@@ -407,7 +407,7 @@ const MEMBER: Holder = { memberName: 'Dövlət Vergi Xidməti', memberClass: 'GO
 
 function specOf(profile: ProfileId, subjectKey: 'ec' | 'rsa', keyOnSecureDevice: boolean, representative = false): CertificateSpec {
   const issuingCa = getProfile(profile).issuingCa;
-  const hierarchy = profile === 'ocsp-signer' || profile === 'issuing-ca' || profile === 'root-ca';
+  const hierarchy = ['ocsp-signer', 'cmp-signer', 'issuing-ca', 'root-ca'].includes(profile);
   const holder = hierarchy ? {} : profile.startsWith('server') ? MEMBER : representative ? REPRESENTATIVE : CITIZEN;
   return buildCertificateSpec(profile, {
     holder,
