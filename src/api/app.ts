@@ -6,6 +6,7 @@ import { getOffices } from '../ra/principals.js';
 import { applicationEndpoints } from './applications.js';
 import { createAuthenticator, type FailedLoginPolicy } from './auth.js';
 import { certificateEndpoints } from './certificates.js';
+import { mobileIdEndpoints } from './mobile-id.js';
 import { securityServerEndpoints } from './security-servers.js';
 import { renderDocsPage } from './docs-page.js';
 import { endpoint, mountEndpoints, type Endpoint } from './endpoint.js';
@@ -31,6 +32,7 @@ export function allEndpoints(ra: RaDeps): Endpoint[] {
   return [
     ...applicationEndpoints(ra),
     ...certificateEndpoints(ra),
+    ...mobileIdEndpoints(ra),
     ...securityServerEndpoints(ra),
     endpoint({
       method: 'get',

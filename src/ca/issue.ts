@@ -91,6 +91,16 @@ export async function issueCertificate(deps: CaDeps, req: IssueRequest): Promise
   };
 }
 
+/**
+ * The checks issueCertificate makes of a request before any CA work (decoding, key policy, proof
+ * of possession), for a caller that must vet several requests before issuing any of them. Returns
+ * the SHA-256 of the SubjectPublicKeyInfo, the key's identity in the certificate table.
+ */
+export async function checkCsr(deps: Pick<CaDeps, 'settings'>, csr: string | Uint8Array): Promise<{ spkiSha256: Uint8Array }> {
+  const parsed = await parseCsrAsync(csr, (key) => checkKeyPolicy(key, deps.settings.keyPolicy));
+  return { spkiSha256: createHash('sha256').update(parsed.subjectPublicKeyInfo).digest() };
+}
+
 function validityDays(requested: number | undefined, profileDefault: number): number {
   const days = requested ?? profileDefault;
   if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) {

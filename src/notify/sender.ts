@@ -225,7 +225,7 @@ export class NotificationSender {
   private async send(transport: MailTransport, n: NotificationRecord): Promise<void> {
     const address = parseEmailAddress(n.recipient);
     if (!address) throw Object.assign(new Error('invalid recipient address'), { code: 'EENVELOPE' });
-    const info = await transport.sendMail({
+    await sendOneMail(transport, {
       from: this.config.from,
       to: { name: '', address },
       subject: n.subject,
@@ -235,10 +235,6 @@ export class NotificationSender {
       // RFC 3834 §5: an automatic message; vacation responders stay quiet.
       headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
     });
-    const accepted = (info.accepted ?? []).map((a) => String(typeof a === 'object' && a && 'address' in a ? a.address : a).toLowerCase());
-    if (!accepted.includes(address.toLowerCase()) || (info.rejected ?? []).length > 0) {
-      throw Object.assign(new Error('the relay did not accept the recipient'), { code: 'ENOTACCEPTED' });
-    }
   }
 
   private async recordFailure(n: NotificationRecord, error: string, counts: DeliveryCounts): Promise<void> {
@@ -264,24 +260,9 @@ export class NotificationSender {
       this.toldUnconfigured = true;
       return null;
     }
-    let auth: { user: string; pass: string } | undefined;
-    if (smtp.user) {
-      this.smtpPassword = readSmtpPassword(smtp);
-      auth = { user: smtp.user, pass: this.smtpPassword };
-    }
-    this.transport = nodemailer.createTransport({
-      host: smtp.host,
-      port: smtp.port,
-      secure: smtp.secure,
-      // Credentials never cross the wire in clear: STARTTLS is required when logging in on a plain port.
-      requireTLS: Boolean(auth) && !smtp.secure,
-      ...(auth ? { auth } : {}),
-      connectionTimeout: CONNECTION_TIMEOUT_MS,
-      greetingTimeout: CONNECTION_TIMEOUT_MS,
-      socketTimeout: SOCKET_TIMEOUT_MS,
-      disableFileAccess: true,
-      disableUrlAccess: true,
-    });
+    const built = createSmtpTransport(smtp);
+    this.smtpPassword = built.password;
+    this.transport = built.transport;
     return this.transport;
   }
 
@@ -292,6 +273,49 @@ export class NotificationSender {
     this.lastLoggedError = message;
     this.log('error', 'notification delivery failed', { error: message });
   }
+}
+
+/**
+ * A nodemailer SMTP transport for `notify.smtp` (the password read from its file or environment
+ * now). The timeouts bound what a hanging relay costs; a caller waiting on one message (the
+ * mobile-ID activation code) passes shorter ones.
+ */
+export function createSmtpTransport(
+  smtp: NonNullable<NotifyConfig['smtp']>,
+  timeouts: { connectionMs: number; socketMs: number } = { connectionMs: CONNECTION_TIMEOUT_MS, socketMs: SOCKET_TIMEOUT_MS },
+): { transport: MailTransport; password: string | undefined } {
+  let auth: { user: string; pass: string } | undefined;
+  if (smtp.user) auth = { user: smtp.user, pass: readSmtpPassword(smtp) };
+  const transport = nodemailer.createTransport({
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    // Credentials never cross the wire in clear: STARTTLS is required when logging in on a plain port.
+    requireTLS: Boolean(auth) && !smtp.secure,
+    ...(auth ? { auth } : {}),
+    connectionTimeout: timeouts.connectionMs,
+    greetingTimeout: timeouts.connectionMs,
+    socketTimeout: timeouts.socketMs,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return { transport, password: auth?.pass };
+}
+
+/** Hands one message to the relay; throws (with nodemailer's codes) unless the relay accepted its recipient. */
+export async function sendOneMail(transport: MailTransport, mail: OutgoingMail): Promise<void> {
+  const info = await transport.sendMail(mail);
+  const address = mail.to.address;
+  const accepted = (info.accepted ?? []).map((a) => String(typeof a === 'object' && a && 'address' in a ? a.address : a).toLowerCase());
+  if (!accepted.includes(address.toLowerCase()) || (info.rejected ?? []).length > 0) {
+    throw Object.assign(new Error('the relay did not accept the recipient'), { code: 'ENOTACCEPTED' });
+  }
+}
+
+/** The domain of the From address, for Message-IDs (RFC 5322 §3.6.4). */
+export function senderDomain(from: string): string {
+  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
+  return m?.[1] ?? 'e-imza.invalid';
 }
 
 function readSmtpPassword(smtp: NonNullable<NotifyConfig['smtp']>): string {
@@ -323,10 +347,4 @@ export function describeSmtpError(e: unknown, secret?: string): string {
   const prefix = [code, typeof reply === 'number' ? String(reply) : undefined].filter(Boolean).join(' ');
   const line = prefix ? `${prefix}: ${text}` : text;
   return line.length > 300 ? `${line.slice(0, 299)}…` : line;
-}
-
-/** The domain of the From address, for Message-IDs (RFC 5322 §3.6.4). */
-function senderDomain(from: string): string {
-  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
-  return m?.[1] ?? 'e-imza.invalid';
 }

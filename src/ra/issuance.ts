@@ -1,6 +1,6 @@
 import { appendAudit } from '../audit/log.js';
 import { issueCertificate, type IssuedCertificate } from '../ca/issue.js';
-import type { ApplicationRecord, CertificateType } from '../domain/application.js';
+import type { CertificateType } from '../domain/application.js';
 import { CaError } from '../errors.js';
 import { holderOf } from '../policy/applicants.js';
 import { profileFor, requiredTypes } from '../policy/products.js';
@@ -35,13 +35,37 @@ const YEAR_DAYS = 365;
  */
 export async function issueForApplication(ra: RaDeps, p: Principal, id: string, req: ApplicationCertificateRequest): Promise<IssuedCertificate> {
   authorize(p, 'application.issue');
+  const { issued, complete } = await issueApprovedApplication(ra, { actor: actorOf(p), operator: p.id }, id, req, p);
+  if (complete) await completeApplication(ra, p, id);
+  return issued;
+}
+
+/** Who issues: the audit actor, and the operator the certificate's provenance names (who answers for the identity check). */
+export interface IssuingParty {
+  actor: string;
+  operator: string;
+}
+
+/**
+ * The authorization-free core of issuance for an application (the caller has decided who may):
+ * claim the type, issue through the CA, complete the claim with its history entry and audit event.
+ * `principalForScope`, when given, limits it to that principal's office. `complete` says whether
+ * every type of the product now has its certificate; moving the application on is the caller's.
+ */
+export async function issueApprovedApplication(
+  ra: RaDeps,
+  by: IssuingParty,
+  id: string,
+  req: ApplicationCertificateRequest,
+  principalForScope?: Principal,
+): Promise<{ issued: IssuedCertificate; complete: boolean }> {
   const applicationId = parseApplicationId(id);
   const card = req.card ? normaliseCard(req.card) : null;
   const now = ra.ca.clock.now();
   const application = await inTransaction(ra.ca.db, async ({ tx }) => {
     const a = await findApplication(tx, applicationId, true);
     if (!a) throw new CaError('notFound', `no application ${id}`, { code: 'applicationNotFound' });
-    assertOffice(p, a.officeCode);
+    if (principalForScope) assertOffice(principalForScope, a.officeCode);
     if (a.state !== 'approved') {
       throw new CaError('invalidTransition', `certificates are issued for approved applications; this one is ${a.state}`, { code: 'applicationNotApproved' });
     }
@@ -64,10 +88,10 @@ export async function issueForApplication(ra: RaDeps, p: Principal, id: string, 
       days: application.validityYears * YEAR_DAYS,
       // Every carrier sold (card, USB token, SIM) is a secure device that generates the key inside.
       keyOnSecureDevice: true,
-      actor: actorOf(p),
+      actor: by.actor,
       provenance: {
         officeCode: application.officeCode,
-        operator: p.id,
+        operator: by.operator,
         ...((card?.batch ?? application.card?.batch) ? { batch: (card?.batch ?? application.card?.batch)! } : {}),
         keyGeneration: application.carrier,
       },
@@ -78,7 +102,6 @@ export async function issueForApplication(ra: RaDeps, p: Principal, id: string, 
     throw e;
   }
 
-  const officeName = await officeOfApplication(ra, application.id);
   const complete = await inTransaction(ra.ca.db, async ({ tx }) => {
     await completeClaim(tx, application.id, req.type, issued.serial);
     const a = (await findApplication(tx, application.id, true))!;
@@ -89,26 +112,26 @@ export async function issueForApplication(ra: RaDeps, p: Principal, id: string, 
     }
     await insertApplicationEvent(tx, a.id, {
       occurredAt: ra.ca.clock.now(),
-      actor: actorOf(p),
+      actor: by.actor,
       action: 'certificate',
       fromState: a.state,
       toState: a.state,
       details: { type: req.type, serial: issued.serial, ...(card ? { card: card.serialNumber } : {}) },
     });
     await appendAudit(tx, ra.ca.clock, [
-      { actor: actorOf(p), action: 'application.certificateIssued', serial: issued.serial, details: { id: a.id, type: req.type } },
+      { actor: by.actor, action: 'application.certificateIssued', serial: issued.serial, details: { id: a.id, type: req.type } },
     ]);
     const done = await listApplicationCertificates(tx, a.id);
     return requiredTypes(a.product).every((t) => done.some((c) => c.type === t && c.serial));
   });
-  if (complete) await completeApplication(ra, p, application, officeName);
-  return issued;
+  return { issued, complete };
 }
 
 /** approved -> issued, and the holder is told the card is ready for pickup. */
-async function completeApplication(ra: RaDeps, p: Principal, application: ApplicationRecord, officeName: string): Promise<void> {
+async function completeApplication(ra: RaDeps, p: Principal, applicationId: string): Promise<void> {
+  const officeName = await officeOfApplication(ra, applicationId);
   try {
-    await transition(ra, p, application.id, 'complete', null, () => ({}), async (uow, a) => {
+    await transition(ra, p, applicationId, 'complete', null, () => ({}), async (uow, a) => {
       await ra.notices?.applicationEvent(uow.tx, {
         applicationId: a.id,
         recipient: a.applicant.email,

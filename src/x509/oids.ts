@@ -71,3 +71,30 @@ export const QC_OIDS = {
   semanticsIdNatural: '0.4.0.194121.1.1',
   semanticsIdLegal: '0.4.0.194121.1.2',
 } as const;
+
+/**
+ * CMP and CRMF (RFC 4210 §5.1.3, App. F; RFC 4211 §4.4, §6.5; RFC 9480 §2, §4.3; RFC 9481 §2,
+ * §6.1, §6.2; RFC 8018 §5.2, App. B.1.2) and the CRL reason extension (RFC 5280 §5.3.1).
+ */
+export const CMP_OIDS = {
+  passwordBasedMac: '1.2.840.113533.7.66.13',
+  pbmac1: '1.2.840.113549.1.5.14',
+  pbkdf2: '1.2.840.113549.1.5.12',
+  sha1: '1.3.14.3.2.26',
+  /** hmac-sha1 of RFC 2104/RFC 4211 §4.4 (OpenSSL's default PBM mac); hmacWithSHA1 is RFC 8018's. */
+  hmacSha1: '1.3.6.1.5.5.8.1.2',
+  hmacWithSha1: '1.2.840.113549.2.7',
+  hmacWithSha256: '1.2.840.113549.2.9',
+  hmacWithSha384: '1.2.840.113549.2.10',
+  hmacWithSha512: '1.2.840.113549.2.11',
+  sha1WithRsa: '1.2.840.113549.1.1.5',
+  ecdsaWithSha1: '1.2.840.10045.4.1',
+  ed25519: '1.3.101.112',
+  implicitConfirm: '1.3.6.1.5.5.7.4.13',
+  confirmWaitTime: '1.3.6.1.5.5.7.4.14',
+  caCerts: '1.3.6.1.5.5.7.4.17',
+  rootCaKeyUpdate: '1.3.6.1.5.5.7.4.18',
+  rootCaCert: '1.3.6.1.5.5.7.4.20',
+  regCtrlOldCertId: '1.3.6.1.5.5.7.5.1.5',
+  crlReason: '2.5.29.21',
+} as const;
