@@ -6,6 +6,8 @@ import { getOffices } from '../ra/principals.js';
 import { applicationEndpoints } from './applications.js';
 import { createAuthenticator, type FailedLoginPolicy } from './auth.js';
 import { certificateEndpoints } from './certificates.js';
+import { cmpRouter } from './cmp.js';
+import { createCmpService } from '../ra/cmp.js';
 import { mobileIdEndpoints } from './mobile-id.js';
 import { securityServerEndpoints } from './security-servers.js';
 import { renderDocsPage } from './docs-page.js';
@@ -70,6 +72,7 @@ export function createApp(opts: AppOptions): Express {
   const api = express.Router();
   mountEndpoints(api, endpoints, { ra: opts.ra, auth: createAuthenticator(opts.ra, opts.failedLogins), log: opts.log });
   app.use(api);
+  app.use(cmpRouter(createCmpService(opts.ra, (message, fields) => opts.log('error', message, fields))));
   app.use(publicationRouter(opts.ca, opts.crl));
 
   app.use((_req, res) => {

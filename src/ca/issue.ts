@@ -7,6 +7,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { isKeyCertified } from '../store/certificates.js';
 import { END_ENTITY_PROFILES, buildCertificateSpec, crlScopeFor, getProfile, type ProfileId } from '../policy/profiles.js';
 import { parseCsrAsync } from '../x509/csr.js';
+import { describePublicKey, type PublicKeyDescription } from '../x509/public-key.js';
 import { pemEncode } from '../x509/pem.js';
 import type { CaDeps } from './deps.js';
 import { issuerOf } from './issuer.js';
@@ -14,8 +15,11 @@ import { recordAndSign, type HolderIdentity } from './record-and-sign.js';
 
 export interface IssueRequest {
   profile: string;
-  /** PKCS#10, PEM or DER. Only its public key is used (and its signature checked). */
-  csr: string | Uint8Array;
+  /**
+   * PKCS#10, PEM or DER (only its public key is used, its signature checked); or a public key
+   * whose possession the caller has proved otherwise (a CRMF POPO signature, RFC 4211 §4.1).
+   */
+  csr: string | Uint8Array | { provenPublicKey: Uint8Array };
   holder: Holder;
   /** Validity in days; defaults to the profile's. */
   days?: number;
@@ -45,7 +49,7 @@ export async function issueCertificate(deps: CaDeps, req: IssueRequest): Promise
     throw new CaError('policyForbids', `profile ${profile.id} is not issued from a CSR`, { code: 'unknownProfile' });
   }
   // The key policy runs inside the parse, before any signature work on the request.
-  const csr = await parseCsrAsync(req.csr, (key) => checkKeyPolicy(key, deps.settings.keyPolicy));
+  const csr = await subjectKeyOf(req.csr, deps.settings.keyPolicy);
   const days = validityDays(req.days, profile.defaultValidityDays(deps.settings));
   if (req.refuseKnownKey && (await isKeyCertified(deps.db, createHash('sha256').update(csr.subjectPublicKeyInfo).digest()))) {
     throw new CaError('conflict', 'this public key is already certified by another certificate; generate a new key pair', { code: 'keyAlreadyUsed' });
@@ -89,6 +93,21 @@ export async function issueCertificate(deps: CaDeps, req: IssueRequest): Promise
     pem: pemEncode('CERTIFICATE', der),
     chainPem: issuingCa.chainDer.map((c) => pemEncode('CERTIFICATE', c)).join(''),
   };
+}
+
+async function subjectKeyOf(
+  request: IssueRequest['csr'],
+  keyPolicy: CaDeps['settings']['keyPolicy'],
+): Promise<{ subjectPublicKeyInfo: Uint8Array; publicKey: PublicKeyDescription }> {
+  if (typeof request === 'string' || request instanceof Uint8Array) return parseCsrAsync(request, (key) => checkKeyPolicy(key, keyPolicy));
+  let publicKey: PublicKeyDescription;
+  try {
+    publicKey = describePublicKey(request.provenPublicKey);
+  } catch (cause) {
+    throw new CaError('badPublicKey', 'the public key cannot be decoded', { code: 'malformedPublicKey', cause });
+  }
+  checkKeyPolicy(publicKey, keyPolicy);
+  return { subjectPublicKeyInfo: request.provenPublicKey, publicKey };
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   markEnrolmentUsed,
   markServerDecommissioned,
   serverCertificateSerials,
+  findServerIdBySerial,
   updateServerRequest,
   type MemberRecord,
   type ServerRecord,
@@ -152,12 +153,19 @@ const MAX_SECRET_FAILURES = 5;
  * Checks a reference and its secret (REST) or just the reference (CMP, whose MAC the caller checks
  * with enrolmentSecret). Wrong secrets are counted; every failure is the same 401 to the caller.
  */
-export async function authenticateEnrolment(ra: RaDeps, ref: string, secret: string | null): Promise<{ serverId: string; ref: string }> {
+export async function authenticateEnrolment(
+  ra: RaDeps,
+  ref: string,
+  secret: string | null,
+  /** CMP's certConf for the certificate that spent the enrolment comes just after it: a short grace. */
+  options: { endedGraceMs?: number } = {},
+): Promise<{ serverId: string; ref: string }> {
   const denied = new CaError('unauthorized', 'the enrolment reference or secret is not valid', { code: 'invalidEnrolment' });
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(ref)) throw denied;
   const enrolment = await findEnrolment(ra.ca.db, ref);
   const now = ra.ca.clock.now();
-  if (!enrolment || enrolment.usedAt || enrolment.expiresAt <= now || enrolment.failedAttempts >= MAX_SECRET_FAILURES) throw denied;
+  const endsAt = enrolment ? enrolment.expiresAt.getTime() + (options.endedGraceMs ?? 0) : 0;
+  if (!enrolment || enrolment.usedAt || endsAt <= now.getTime() || enrolment.failedAttempts >= MAX_SECRET_FAILURES) throw denied;
   if (secret !== null) {
     const expected = Buffer.from(enrolmentSecret(ra, ref));
     const given = Buffer.from(secret);
@@ -312,7 +320,14 @@ async function pendingRequest(tx: Parameters<typeof findServerRequest>[0], reque
 }
 
 /** Issues through the CA core; a failure (the key was certified meanwhile…) puts the request back. */
-async function issueRequest(ra: RaDeps, r: ServerRequestRecord, server: ServerRecord, member: MemberRecord, actor: string): Promise<ServerRequestView> {
+async function issueRequest(
+  ra: RaDeps,
+  r: ServerRequestRecord,
+  server: ServerRecord,
+  member: MemberRecord,
+  actor: string,
+  key: string | Uint8Array | { provenPublicKey: Uint8Array } = r.csr,
+): Promise<ServerRequestView> {
   const holder: Holder = {
     memberName: member.name,
     memberClass: member.memberClass,
@@ -325,7 +340,7 @@ async function issueRequest(ra: RaDeps, r: ServerRequestRecord, server: ServerRe
   try {
     issued = await issueCertificate(ra.ca, {
       profile: SERVER_PROFILES[r.type],
-      csr: r.csr,
+      csr: key,
       holder,
       actor,
       provenance: { operator: actor, batch: `server:${server.id}`, keyGeneration: 'server' },
@@ -441,3 +456,111 @@ async function activeOrAnyServer(ra: RaDeps, serverId: string): Promise<ServerRe
 }
 
 export { markEnrolmentUsed };
+
+// ---- CMP (RFC 4210, lightweight profile RFC 9483) ---------------------------------------------------
+
+/** What a CMP request asks for, after its protection and proof of possession were checked by cmp.ts. */
+export interface CmpCertificateRequest {
+  serverId: string;
+  type: ServerCertificateType;
+  /** p10cr: the PKCS#10 DER; ir/cr/kur: the CRMF CertRequest DER, its template's key and subject. */
+  request: { kind: 'p10cr'; csr: Uint8Array } | { kind: 'crmf'; certRequest: Uint8Array; publicKey: Uint8Array; subject: { shortName: string; value: string }[] };
+  proof: 'enrolment-secret' | 'current-certificate';
+}
+
+/**
+ * CMP issues at once: the MAC keyed with the one-time secret (or the signature of the server's
+ * current certificate) is the operator's approval, given when the server was registered; CMP has
+ * no pending state short of polling. Where every request needs two approvers (four-eyes), servers
+ * use the REST flow and CMP refuses initial enrolment.
+ */
+export async function issueOverCmp(ra: RaDeps, c: CmpCertificateRequest): Promise<{ serial: string; der: Uint8Array; chainDer: Uint8Array[] }> {
+  if (ra.exchange.fourEyes && c.proof === 'enrolment-secret') {
+    throw new CaError('forbidden', 'this CA needs two approvers for a first certificate; use the REST request', { code: 'notAuthorized' });
+  }
+  const server = await activeServer(ra.ca.db, c.serverId);
+  const member = (await findMember(ra.ca.db, server.memberCode))!;
+  let subject: { shortName: string; value: string }[];
+  let spki: Uint8Array;
+  let stored: Uint8Array;
+  if (c.request.kind === 'p10cr') {
+    const csr = await parseCsrAsync(c.request.csr, (key) => checkKeyPolicy(key, ra.ca.settings.keyPolicy));
+    subject = csr.subject;
+    spki = csr.subjectPublicKeyInfo;
+    stored = csr.der;
+  } else {
+    subject = c.request.subject;
+    spki = c.request.publicKey;
+    stored = c.request.certRequest;
+  }
+  checkRequestedSubject(c.type, { memberName: member.name, memberClass: member.memberClass, memberCode: member.code, dnsName: server.dnsName }, subject);
+  const spkiSha256 = createHash('sha256').update(spki).digest();
+  if ((await isKeyCertified(ra.ca.db, spkiSha256)) || (await isKeyPending(ra.ca.db, spkiSha256))) {
+    throw new CaError('conflict', 'this public key is already certified or requested; generate a new key pair', { code: 'keyAlreadyUsed' });
+  }
+  const now = ra.ca.clock.now();
+  const actor = `security-server:${server.memberCode}/${server.serverCode}`;
+  const request: ServerRequestRecord = {
+    id: randomUUID(),
+    serverId: server.id,
+    type: c.type,
+    channel: 'cmp',
+    csr: stored,
+    spkiSha256,
+    state: 'pending',
+    approvals: [{ by: c.proof, at: now.toISOString() }],
+    serial: null,
+    rejectReason: null,
+    createdAt: now,
+    // Claimed for issuance at once (see approveServerRequest).
+    decidedAt: now,
+  };
+  await inTransaction(ra.ca.db, async ({ tx }) => {
+    await insertServerRequest(tx, request);
+    await appendAudit(tx, ra.ca.clock, [{ actor, action: 'serverRequest.submitted', details: { id: request.id, server: server.id, type: c.type, channel: 'cmp', proof: c.proof } }]);
+  });
+  const view = await issueRequest(ra, request, server, member, actor, c.request.kind === 'p10cr' ? c.request.csr : { provenPublicKey: spki });
+  const record = await getCertificate(ra.ca, view.request.serial!);
+  const ca = await ra.ca.cas.get(record.caName);
+  return { serial: record.serial, der: record.der!, chainDer: ca.chainDer };
+}
+
+/** The server a certificate belongs to, if it is one of ours, current and valid (CMP signature protection, kur, rr). */
+export async function serverOfCertificate(ra: RaDeps, certificateDer: Uint8Array): Promise<{ serverId: string; type: ServerCertificateType; serial: string }> {
+  const denied = new CaError('unauthorized', 'the certificate is not a current certificate of a registered security server', { code: 'signerNotTrusted' });
+  let serial: string;
+  try {
+    serial = inspectCertificate(certificateDer).serial;
+  } catch {
+    throw denied;
+  }
+  const owner = await findServerIdBySerial(ra.ca.db, serial);
+  const record = owner ? await getCertificate(ra.ca, serial).catch(() => null) : null;
+  if (!owner || !record?.der || !Buffer.from(record.der).equals(Buffer.from(certificateDer)) || record.status !== 'active' || isExpired(record, ra.ca.clock.now())) {
+    throw denied;
+  }
+  return { serverId: owner.serverId, type: owner.type, serial };
+}
+
+/** rr: a server revokes one of its own certificates. */
+export async function revokeOwnCertificate(ra: RaDeps, serverId: string, serial: string, reason: string | null): Promise<void> {
+  const owner = await findServerIdBySerial(ra.ca.db, serial);
+  if (!owner || owner.serverId !== serverId) throw new CaError('notFound', 'not a certificate of this server', { code: 'badCertId' });
+  const server = (await findServer(ra.ca.db, serverId))!;
+  await changeCertificateStatus(ra.ca, 'revoke', {
+    serial,
+    actor: `security-server:${server.memberCode}/${server.serverCode}`,
+    reason: reason && reason !== 'certificateHold' && reason !== 'removeFromCRL' ? reason : 'unspecified',
+    comment: 'CMP revocation request',
+  });
+}
+
+/** The server's certificates (DER), for matching a certConf's certHash. */
+export async function serverCertificates(ra: RaDeps, serverId: string): Promise<{ serial: string; der: Uint8Array }[]> {
+  const out: { serial: string; der: Uint8Array }[] = [];
+  for (const serial of await serverCertificateSerials(ra.ca.db, serverId)) {
+    const r = await getCertificate(ra.ca, serial);
+    if (r.der) out.push({ serial, der: r.der });
+  }
+  return out;
+}

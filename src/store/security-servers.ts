@@ -208,3 +208,9 @@ function toRequest(r: Selectable<ServerRequestTable>): ServerRequestRecord {
     decidedAt: r.decided_at,
   };
 }
+
+/** The server a certificate was issued to, through its requests. */
+export async function findServerIdBySerial(db: Executor, serial: string): Promise<{ serverId: string; type: 'signing' | 'tls' } | null> {
+  const r = await db.selectFrom('server_request').select(['server_id', 'type']).where('serial', '=', serial).executeTakeFirst();
+  return r ? { serverId: r.server_id, type: r.type } : null;
+}
