@@ -5,6 +5,7 @@ import type { StatusAction } from '../domain/status.js';
 import type { RaDeps } from '../ra/deps.js';
 import { holderCertificates, holderRequest, operatorStatusChange } from '../ra/holder-requests.js';
 import { statistics } from '../ra/statistics.js';
+import { readAuditLog } from '../ra/audit-log.js';
 import { ROLE_DEFINITIONS } from '../policy/roles.js';
 import { endpoint, type Endpoint } from './endpoint.js';
 import { CertificateSchema, HolderStatusChangeSchema, OperatorCertificateSchema, StatisticsQuery, StatisticsSchema, StatusChangeSchema, WhoAmISchema } from './schemas.js';
@@ -95,6 +96,50 @@ export function certificateEndpoints(ra: RaDeps): Endpoint[] {
           ...(query.from ? { from: new Date(query.from) } : {}),
           ...(query.to ? { to: new Date(query.to) } : {}),
         }),
+    }),
+    endpoint({
+      method: 'get',
+      path: '/api/v1/audit',
+      summary: 'The audit log, a page at a time in chain order (auditors, CA operators)',
+      description: 'Each event carries its hash and the previous one; `eimza audit verify` checks the whole chain.',
+      tag: 'Audit',
+      access: 'audit.read',
+      query: z
+        .object({
+          after: z.string().max(20).optional().meta({ description: 'the last seq of the previous page' }),
+          limit: z.coerce.number().int().min(1).max(1000).optional(),
+          serial: z.string().max(100).optional(),
+          action: z.string().max(60).optional().meta({ description: 'an action or its prefix, e.g. application. or certificate.revoked' }),
+        })
+        .strict(),
+      response: {
+        status: 200,
+        description: 'events in seq order',
+        schema: z.object({
+          items: z.array(
+            z.object({ seq: z.string(), at: z.string(), actor: z.string(), action: z.string(), ca: z.string().nullable(), serial: z.string().nullable(), details: z.unknown(), prevHash: z.string(), hash: z.string() }),
+          ),
+          next: z.string().nullable(),
+        }),
+      },
+      handler: async ({ principal, query }) => {
+        const limit = query.limit ?? 100;
+        const rows = await readAuditLog(ra, principal!, { ...query, limit });
+        return {
+          items: rows.map((r) => ({
+            seq: r.seq,
+            at: r.occurredAt.toISOString(),
+            actor: r.actor,
+            action: r.action,
+            ca: r.caName,
+            serial: r.serial,
+            details: r.details,
+            prevHash: Buffer.from(r.prevHash).toString('hex'),
+            hash: Buffer.from(r.hash).toString('hex'),
+          })),
+          next: rows.length === limit ? rows[rows.length - 1]!.seq : null,
+        };
+      },
     }),
     endpoint({
       method: 'get',

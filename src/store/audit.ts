@@ -106,3 +106,22 @@ export async function listAuditForSerial(db: Executor, serial: string): Promise<
   }
   return out;
 }
+
+/** A page of the log for readers (auditors): after a sequence number, optionally for one serial or action prefix. */
+export async function listAuditEvents(db: Executor, f: { afterSeq: string; limit: number; serial?: string; actionPrefix?: string }): Promise<AuditRow[]> {
+  let q = db.selectFrom('audit_event').selectAll().where('seq', '>', f.afterSeq).orderBy('seq').limit(f.limit);
+  if (f.serial) q = q.where('serial', '=', f.serial);
+  if (f.actionPrefix) q = q.where('action', 'like', `${f.actionPrefix.replace(/[%_\\]/g, '\\$&')}%`);
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    seq: String(r.seq),
+    occurredAt: r.occurred_at,
+    actor: r.actor,
+    action: r.action,
+    caName: r.ca_name,
+    serial: r.serial,
+    details: r.details,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  }));
+}

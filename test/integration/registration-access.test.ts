@@ -34,6 +34,7 @@ const EXPECTED: Record<string, RoleName[] | 'public'> = {
   'POST /api/v1/holders/{fin}/certificates/{serial}/revoke': SENIOR,
   'GET /api/v1/statistics': ['supervisor', 'caOperator', 'auditor'],
   'GET /api/v1/me': ALL,
+  'GET /api/v1/audit': ['caOperator', 'auditor'],
   'GET /api/v1/offices': 'public',
   'POST /api/v1/applications/{id}/mobile-id': [...DESK, 'personalisation'],
   'POST /api/v1/mobile-id/{mid}/code': [...DESK, 'personalisation'],

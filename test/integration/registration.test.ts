@@ -309,6 +309,26 @@ describe('statistics', () => {
   }, 30_000);
 });
 
+describe('the audit log for auditors', () => {
+  it('pages through the chain, filters by action and serial, and links each event to the previous hash', async () => {
+    const id = await f.approvedApplication();
+    const serial = (await f.api('POST', `/api/v1/applications/${id}/certificates`, f.tokens.clerk, { type: 'signature', csr: await csr() })).body.serial;
+    const first = await f.api('GET', '/api/v1/audit?limit=5', f.tokens.auditor);
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(5);
+    const second = await f.api('GET', `/api/v1/audit?limit=5&after=${first.body.next}`, f.tokens.auditor);
+    expect(second.body.items[0].prevHash).toBe(first.body.items[4].hash);
+    expect(Number(second.body.items[0].seq)).toBe(Number(first.body.items[4].seq) + 1);
+    const approvals = await f.api('GET', '/api/v1/audit?action=application.approved&limit=1000', f.tokens.auditor);
+    expect(approvals.body.items.some((e: { details: { id: string } }) => e.details.id === id)).toBe(true);
+    expect(approvals.body.items.every((e: { action: string }) => e.action === 'application.approved')).toBe(true);
+    const bySerial = await f.api('GET', `/api/v1/audit?serial=${serial}`, f.tokens.auditor);
+    expect(bySerial.body.items.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['certificate.issued', 'application.certificateIssued']));
+    expect((await f.api('GET', '/api/v1/audit?after=abc', f.tokens.auditor)).body.code).toBe('invalidCursor');
+    expect((await f.api('GET', '/api/v1/audit', f.tokens.supervisor)).body.code).toBe('roleForbids');
+  });
+});
+
 describe('public pre-orders are rate limited per address', () => {
   // Last in this file: it uses up this address's allowance.
   it('answers 429 tooManyRequests once the window is full, before reading the body', async () => {
