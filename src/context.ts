@@ -21,6 +21,9 @@ import { createHolderNotices, queueExpiryWarnings } from './notify/outbox.js';
 import { NotificationSender, type NotifyLog } from './notify/sender.js';
 import { createActivationCodeSender } from './notify/activation-code.js';
 import type { RaDeps } from './ra/deps.js';
+import { BATCH_QUEUE, runBatchChunk } from './ra/batches.js';
+import { openJobQueue } from './store/job-queue.js';
+import { sql } from 'kysely';
 
 /**
  * The composition root: the one place that builds everything from configuration (and the only
@@ -127,6 +130,10 @@ export async function openContext(config: Config, options: ContextOptions = {}):
       logError = (e) => log('error', 'publishing failed', { error: e instanceof Error ? e.message : String(e) });
       codeLog = log;
       crlPublisher.start();
+      // Batches (bulk issuance) are queued on pg-boss in a schema beside ours; this node works them too.
+      const jobs = await openJobQueue(db, await jobSchema(db), logError);
+      ra.jobs = jobs;
+      await jobs.work<{ batchId: string; from: number; to: number }>(BATCH_QUEUE, { concurrency: 2 }, (job) => runBatchChunk(ra, job));
       const mail = new NotificationSender({ db, clock, config: config.notify, log });
       sender = mail;
       mail.start();
@@ -169,6 +176,8 @@ export async function openContext(config: Config, options: ContextOptions = {}):
         clearInterval(expiryScan);
         sender = null;
         await mail.close();
+        delete ra.jobs;
+        await jobs.stop();
         await listener?.close();
         await crlPublisher.close();
       };
@@ -181,6 +190,13 @@ export async function openContext(config: Config, options: ContextOptions = {}):
       lock?.release();
     },
   };
+}
+
+/** `<our schema>_jobs`; on the embedded database, pgboss. */
+async function jobSchema(db: Db): Promise<string> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const schema = rows[0]?.schema ?? 'public';
+  return schema === 'public' ? 'eimza_jobs' : `${schema}_jobs`;
 }
 
 function databaseTarget(config: Config, options: ContextOptions): DatabaseTarget {

@@ -10,6 +10,7 @@ import { cmpRouter } from './cmp.js';
 import { createCmpService } from '../ra/cmp.js';
 import { mobileIdEndpoints } from './mobile-id.js';
 import { securityServerEndpoints } from './security-servers.js';
+import { batchEndpoints } from './batches.js';
 import { renderDocsPage } from './docs-page.js';
 import { endpoint, mountEndpoints, type Endpoint } from './endpoint.js';
 import { buildOpenApi } from './openapi.js';
@@ -17,6 +18,7 @@ import { toProblem } from './problem.js';
 import { publicationRouter } from './publication.js';
 import { OfficeSchema } from './schemas.js';
 import { z } from 'zod';
+import { statusPageRouter } from '../web/status-page.js';
 
 export type Log = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -36,6 +38,7 @@ export function allEndpoints(ra: RaDeps): Endpoint[] {
     ...certificateEndpoints(ra),
     ...mobileIdEndpoints(ra),
     ...securityServerEndpoints(ra),
+    ...batchEndpoints(ra),
     endpoint({
       method: 'get',
       path: '/api/v1/offices',
@@ -74,6 +77,7 @@ export function createApp(opts: AppOptions): Express {
   app.use(api);
   app.use(cmpRouter(createCmpService(opts.ra, (message, fields) => opts.log('error', message, fields))));
   app.use(publicationRouter(opts.ca, opts.crl));
+  app.use(statusPageRouter(opts.ca, { log: opts.log }));
 
   app.use((_req, res) => {
     res.status(404).type('application/problem+json').json({ type: 'about:blank', title: 'notFound', status: 404, code: 'notFound', detail: 'no such resource' });

@@ -22,6 +22,7 @@ export const PERMISSIONS = [
   'member.manage',
   'server.approve',
   'server.read',
+  'batch.submit',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -62,7 +63,7 @@ export const ROLE_DEFINITIONS: Readonly<Record<Role, RoleDefinition>> = {
   // Read-only, every office: auditors look at the whole CA.
   auditor: { kind: 'person', scope: 'all', permissions: ['application.read', 'holder.read', 'statistics.read', 'audit.read', 'server.read'] },
   // The ID-card personalisation centre reads approved applications of every office and issues for them.
-  'personalisation-centre': { kind: 'machine', scope: 'all', permissions: ['application.read', 'application.issue'] },
+  'personalisation-centre': { kind: 'machine', scope: 'all', permissions: ['application.read', 'application.issue', 'batch.submit'] },
 };
 
 export function isRole(value: string): value is Role {

@@ -1,5 +1,6 @@
 import type { CaDeps } from '../ca/deps.js';
 import type { Executor } from '../store/transaction.js';
+import type { JobQueue } from '../store/job-queue.js';
 
 /** What the holder is told about an application (src/notify implements it). */
 export interface ApplicationNotices {
@@ -26,6 +27,8 @@ export interface RaDeps {
   /** A claim or idempotent request left unfinished this long is taken over (its process died). */
   staleAfterMs: number;
   exchange: ExchangeLayerSettings;
+  /** The job queue, once a server has started it (batches are queued there). */
+  jobs?: JobQueue;
 }
 
 /** Security servers of the data-exchange layer (issue 5). */

@@ -217,3 +217,52 @@ export async function isKeyCertified(db: Executor, spkiSha256: Uint8Array): Prom
   const row = await db.selectFrom('certificate').select('serial').where('spki_sha256', '=', spkiSha256).limit(1).executeTakeFirst();
   return row !== undefined;
 }
+
+/** What a public list of suspended and revoked certificates says of each: no holder, no provenance. */
+export type CertificateStatusEntry = Pick<
+  CertificateRecord,
+  'serial' | 'caName' | 'profile' | 'status' | 'statusChangedAt' | 'revocationReason' | 'revokedAt' | 'invalidityDate' | 'notAfter'
+>;
+
+export interface StatusEntryFilter {
+  caName: string;
+  statuses: CertificateStatus[];
+  /** Only certificates whose notAfter is after this (a CRL leaves expired ones out, RFC 5280 §3.3). */
+  validAt: Date;
+  /** Keyset paging: serials greater than this one, in serial order. */
+  afterSerial?: Serial;
+  limit: number;
+}
+
+/**
+ * One page of a CA's certificates in the given statuses, ordered by serial: only the columns a
+ * public list shows (never the DER, the TBS, the holder snapshot or where it was issued).
+ */
+export async function listStatusEntries(db: Executor, f: StatusEntryFilter): Promise<CertificateStatusEntry[]> {
+  if (f.statuses.length === 0) return [];
+  let q = db
+    .selectFrom('certificate')
+    .select(['serial', 'ca_name', 'profile', 'status', 'status_changed_at', 'revocation_reason', 'revoked_at', 'invalidity_date', 'not_after'])
+    .where('ca_name', '=', f.caName)
+    .where('status', 'in', f.statuses)
+    .where('not_after', '>', f.validAt);
+  if (f.afterSerial) q = q.where('serial', '>', f.afterSerial);
+  const rows = await q.orderBy('serial').limit(f.limit).execute();
+  return rows.map((r) => ({
+    serial: r.serial as Serial,
+    caName: r.ca_name,
+    profile: r.profile,
+    status: r.status,
+    statusChangedAt: r.status_changed_at,
+    revocationReason: r.revocation_reason as RevocationReason | null,
+    revokedAt: r.revoked_at,
+    invalidityDate: r.invalidity_date,
+    notAfter: r.not_after,
+  }));
+}
+
+/** Every certificate of a key, with what a batch worker needs to tell "already ours" from "someone else's". */
+export async function certificatesOfKey(db: Executor, spkiSha256: Uint8Array): Promise<{ serial: string; status: CertificateStatus; batch: string | null }[]> {
+  const rows = await db.selectFrom('certificate').select(['serial', 'status', 'batch']).where('spki_sha256', '=', spkiSha256).execute();
+  return rows.map((r) => ({ serial: r.serial, status: r.status, batch: r.batch }));
+}

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import {
+  CompiledQuery,
   Kysely,
+  type Transaction,
   PGliteDialect,
   PostgresDialect,
   sql,
@@ -85,6 +87,26 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   return db;
 }
 
+/** The PGlite behind an embedded Db: multi-statement SQL (a job queue's own schema) needs exec(). */
+const embedded = new WeakMap<Db, PGlite>();
+
+/**
+ * SQL given as text (for a library that speaks SQL itself, such as the job queue): with values
+ * through the normal query path; without, possibly several statements (simple protocol; exec()
+ * on PGlite, in this Db's turn on its one connection).
+ */
+export async function executeRaw(db: Db | Transaction<Database>, text: string, values: readonly unknown[] = []): Promise<{ rows: unknown[] }> {
+  const pglite = embedded.get(db as Db);
+  if (pglite && values.length === 0) {
+    return db.connection().execute(async () => {
+      const results = await pglite.exec(text);
+      return { rows: results[results.length - 1]?.rows ?? [] };
+    });
+  }
+  const result = await db.executeQuery(CompiledQuery.raw(text, [...values]));
+  return { rows: result.rows as unknown[] };
+}
+
 async function openPglite(directory: string | null): Promise<Db> {
   let pglite: PGlite;
   try {
@@ -96,7 +118,9 @@ async function openPglite(directory: string | null): Promise<Db> {
       cause,
     });
   }
-  return new Kysely<Database>({ dialect: new SerializedPGliteDialect({ pglite }) });
+  const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect({ pglite }) });
+  embedded.set(db, pglite);
+  return db;
 }
 
 async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>): Promise<Db> {

@@ -253,6 +253,30 @@ export interface MobileIdTable {
   activated_at: Timestamp | null;
 }
 
+export interface BatchTable {
+  id: string;
+  principal: string;
+  client_id: string;
+  item_count: number;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface BatchItemTable {
+  batch_id: string;
+  seq: number;
+  item_id: string;
+  profile: string;
+  holder: Json;
+  csr: string;
+  card_number: string | null;
+  state: 'queued' | 'issued' | 'failed';
+  serial: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  finished_at: Timestamp | null;
+}
+
 export interface Database {
   holder: HolderTable;
   certificate: CertificateTable;
@@ -273,4 +297,6 @@ export interface Database {
   server_request: ServerRequestTable;
   mobile_id: MobileIdTable;
   cmp_signer: CmpSignerTable;
+  batch: BatchTable;
+  batch_item: BatchItemTable;
 }

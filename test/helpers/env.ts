@@ -42,7 +42,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await client.end();
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  return { url: url.toString(), schema, drop: () => dropSchema(base, schema) };
+  // The job queue (pg-boss) keeps its tables in a schema of its own beside ours.
+  const drop = async () => {
+    await dropSchema(base, schema);
+    await dropSchema(base, `${schema}_jobs`);
+  };
+  return { url: url.toString(), schema, drop };
 }
 
 export async function openssl(args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {

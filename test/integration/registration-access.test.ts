@@ -35,6 +35,8 @@ const EXPECTED: Record<string, RoleName[] | 'public'> = {
   'GET /api/v1/statistics': ['supervisor', 'caOperator', 'auditor'],
   'GET /api/v1/me': ALL,
   'GET /api/v1/audit': ['caOperator', 'auditor'],
+  'POST /api/v1/batches': ['caOperator', 'personalisation'],
+  'GET /api/v1/batches/{id}': ['caOperator', 'personalisation'],
   'GET /api/v1/offices': 'public',
   'POST /api/v1/applications/{id}/mobile-id': [...DESK, 'personalisation'],
   'POST /api/v1/mobile-id/{mid}/code': [...DESK, 'personalisation'],

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { appendAudit } from '../audit/log.js';
+import { checkCsr, issueCertificate } from '../ca/issue.js';
+import type { Holder } from '../domain/holder.js';
+import { CaError, isCaError } from '../errors.js';
+import { certificatesOfKey } from '../store/certificates.js';
+import {
+  batchCounts,
+  findBatch,
+  findBatchByClientId,
+  finishBatchItem,
+  insertBatch,
+  listBatchItems,
+  markBatchFinished,
+  type BatchItemInput,
+  type BatchItemRecord,
+  type BatchRecord,
+} from '../store/batches.js';
+import { inTransaction } from '../store/transaction.js';
+import { actorOf, authorize, type Principal } from './access.js';
+import type { RaDeps } from './deps.js';
+
+/**
+ * Bulk issuance for the ID-card personalisation centre (issue 7): a batch of up to 1,000 requests
+ * is stored and queued on the job queue in one transaction, in chunks that any worker of any node
+ * may run; every item is answered on its own, so one bad item never fails the batch.
+ */
+export const MAX_BATCH_ITEMS = 1000;
+const CHUNK = 50;
+/** Items of a chunk issued at once: enough to fill the group commit, few enough to share the CA. */
+const PARALLEL = 8;
+export const BATCH_QUEUE = 'batch-chunk';
+
+export interface BatchItemRequest {
+  id: string;
+  profile: string;
+  holder: Holder;
+  csr: string;
+  cardNumber?: string | undefined;
+}
+
+export interface BatchView {
+  batch: BatchRecord;
+  counts: { queued: number; issued: number; failed: number };
+  items: BatchItemRecord[];
+}
+
+export async function submitBatch(ra: RaDeps, p: Principal, input: { id: string; items: BatchItemRequest[] }): Promise<{ view: BatchView; created: boolean }> {
+  authorize(p, 'batch.submit');
+  if (!/^[\x21-\x7e]{1,100}$/.test(input.id)) throw new CaError('malformed', 'the batch id must be 1 to 100 printable characters', { code: 'invalidBatchId' });
+  if (input.items.length === 0 || input.items.length > MAX_BATCH_ITEMS) {
+    throw new CaError('malformed', `a batch has 1 to ${MAX_BATCH_ITEMS} items`, { code: 'invalidBatchSize' });
+  }
+  const ids = new Set<string>();
+  for (const item of input.items) {
+    if (ids.has(item.id)) throw new CaError('malformed', `item id ${item.id.slice(0, 60)} appears twice`, { code: 'duplicateItemId' });
+    ids.add(item.id);
+  }
+  const principal = `operator:${p.id}`;
+  const existing = await findBatchByClientId(ra.ca.db, principal, input.id);
+  if (existing) return { view: await batchView(ra, existing), created: false };
+  const jobs = ra.jobs;
+  if (!jobs) throw new CaError('hsmUnavailable', 'the job queue is not running on this node', { code: 'jobQueueUnavailable' });
+  const batch: BatchRecord = { id: randomUUID(), principal, clientId: input.id, itemCount: input.items.length, createdAt: ra.ca.clock.now(), finishedAt: null };
+  const items: BatchItemInput[] = input.items.map((it, seq) => ({ seq, itemId: it.id, profile: it.profile, holder: it.holder, csr: it.csr, cardNumber: it.cardNumber ?? null }));
+  try {
+    await inTransaction(ra.ca.db, async ({ tx }) => {
+      await insertBatch(tx, batch, items);
+      // The jobs commit with the batch: no batch without its work, no work without its batch.
+      for (let from = 0; from < items.length; from += CHUNK) {
+        await jobs.send(BATCH_QUEUE, { batchId: batch.id, from, to: Math.min(from + CHUNK, items.length) }, { tx });
+      }
+      await appendAudit(tx, ra.ca.clock, [{ actor: actorOf(p), action: 'batch.submitted', details: { id: batch.id, clientId: input.id, items: items.length } }]);
+    });
+  } catch (e) {
+    if (isCaError(e) && e.code === 'duplicate') {
+      const raced = await findBatchByClientId(ra.ca.db, principal, input.id);
+      if (raced) return { view: await batchView(ra, raced), created: false };
+    }
+    throw e;
+  }
+  return { view: await batchView(ra, batch), created: true };
+}
+
+export async function getBatch(ra: RaDeps, p: Principal, idOrClientId: string): Promise<BatchView> {
+  authorize(p, 'batch.submit');
+  const principal = `operator:${p.id}`;
+  const byId = /^[0-9a-f-]{36}$/i.test(idOrClientId) ? await findBatch(ra.ca.db, idOrClientId.toLowerCase()) : null;
+  const batch = byId && (byId.principal === principal || p.role === 'ca-operator') ? byId : await findBatchByClientId(ra.ca.db, principal, idOrClientId);
+  if (!batch) throw new CaError('notFound', `no batch ${idOrClientId.slice(0, 60)}`, { code: 'batchNotFound' });
+  return batchView(ra, batch);
+}
+
+async function batchView(ra: RaDeps, batch: BatchRecord): Promise<BatchView> {
+  return { batch, counts: await batchCounts(ra.ca.db, batch.id), items: await listBatchItems(ra.ca.db, batch.id) };
+}
+
+/**
+ * One job: the still-queued items of a chunk. A CaError answers the item; anything else (the
+ * database or HSM gone) fails the job, which the queue retries — items already answered are
+ * skipped, and a certificate signed before a crash is found again by its key, never signed twice.
+ */
+export async function runBatchChunk(ra: RaDeps, job: { batchId: string; from: number; to: number }): Promise<void> {
+  const batch = await findBatch(ra.ca.db, job.batchId);
+  if (!batch) return;
+  const items = await listBatchItems(ra.ca.db, job.batchId, { fromSeq: job.from, toSeq: job.to, state: 'queued' });
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      const outcome = await issueItem(ra, batch, item);
+      await inTransaction(ra.ca.db, ({ tx }) => finishBatchItem(tx, batch.id, item.seq, outcome, ra.ca.clock.now()));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  const counts = await batchCounts(ra.ca.db, batch.id);
+  if (counts.queued === 0) await inTransaction(ra.ca.db, ({ tx }) => markBatchFinished(tx, batch.id, ra.ca.clock.now()));
+}
+
+async function issueItem(ra: RaDeps, batch: BatchRecord, item: BatchItemRecord): Promise<{ serial: string } | { errorCode: string; errorMessage: string }> {
+  const tag = `batch:${batch.id}`;
+  try {
+    const { spkiSha256 } = await checkCsr(ra.ca, item.csr);
+    const known = await certificatesOfKey(ra.ca.db, spkiSha256);
+    const ours = known.find((c) => c.batch === tag && (c.status === 'active' || c.status === 'suspended'));
+    if (ours) return { serial: ours.serial }; // signed and stored before the worker died
+    if (known.some((c) => c.status === 'reserved')) {
+      // Being signed right now, or left by a crash for the reconciler: the job retries later.
+      throw new Error('a reservation for this key is unresolved');
+    }
+    // A key certified before is refused, unless its only certificates are ours that the reconciler revoked.
+    if (known.some((c) => c.batch !== tag)) {
+      return { errorCode: 'keyAlreadyUsed', errorMessage: 'this public key is already certified by another certificate' };
+    }
+    const issued = await issueCertificate(ra.ca, {
+      profile: item.profile,
+      csr: item.csr,
+      holder: item.holder as Holder,
+      keyOnSecureDevice: true,
+      actor: batch.principal,
+      provenance: { batch: tag, operator: batch.principal, keyGeneration: 'card' },
+    });
+    return { serial: issued.serial };
+  } catch (e) {
+    if (isCaError(e) && e.kind !== 'internal' && e.kind !== 'hsmUnavailable') return { errorCode: e.code, errorMessage: e.detail };
+    throw e;
+  }
+}

@@ -1,0 +1,55 @@
+import PgBoss from 'pg-boss';
+import { executeRaw, type Db } from './database.js';
+import type { Executor } from './transaction.js';
+
+/**
+ * Background work on a Postgres job queue (pg-boss), so several workers, processes or machines
+ * share it and a job survives a crash (architecture.md "Scale-out"). pg-boss speaks SQL itself;
+ * it reaches the database through the same Db (one connection on the embedded PGlite, taking
+ * turns with everything else), and a job can be sent inside a caller's transaction, so it exists
+ * exactly when the change that needs it does.
+ */
+export interface JobQueue {
+  /** Queues a job; with `tx`, as part of that transaction. */
+  send(name: string, data: object, options?: { tx?: Executor; retryLimit?: number; singletonKey?: string }): Promise<string | null>;
+  work<T extends object>(name: string, options: { concurrency: number; pollingIntervalSeconds?: number }, handler: (data: T) => Promise<void>): Promise<void>;
+  /** Jobs waiting or running, for metrics and tests. */
+  pending(name: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export const JOB_QUEUES = ['batch-chunk'] as const;
+
+export async function openJobQueue(db: Db, schema: string, onError: (e: unknown) => void): Promise<JobQueue> {
+  const boss = new PgBoss({
+    db: { executeSql: (text, values) => executeRaw(db, text, values ?? []) },
+    schema,
+    // The embedded database is one connection: keep maintenance and polling light.
+    supervise: true,
+    maintenanceIntervalSeconds: 120,
+  });
+  boss.on('error', onError);
+  await boss.start();
+  for (const name of JOB_QUEUES) {
+    if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 900 });
+  }
+  return {
+    async send(name, data, options = {}) {
+      const { tx, ...rest } = options;
+      return boss.send(name, data, { ...rest, ...(tx ? { db: { executeSql: (text: string, values: unknown[]) => executeRaw(tx, text, values ?? []) } } : {}) });
+    },
+    async work(name, options, handler) {
+      for (let i = 0; i < options.concurrency; i++) {
+        await boss.work<object>(name, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1, batchSize: 1 }, async (jobs) => {
+          for (const job of jobs) await handler(job.data as never);
+        });
+      }
+    },
+    async pending(name) {
+      return boss.getQueueSize(name);
+    },
+    async stop() {
+      await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    },
+  };
+}
