@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAccessCommands } from './commands/access.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerBatchCommands } from './commands/batch.js';
 import { registerCaCommands } from './commands/ca.js';
 import { registerCardCommands } from './commands/card.js';
 import { registerCertCommands } from './commands/cert.js';
@@ -22,6 +23,7 @@ registerCardCommands(program);
 registerCrlCommands(program);
 registerAccessCommands(program);
 registerExchangeCommands(program);
+registerBatchCommands(program);
 registerAuditCommands(program);
 registerServeCommands(program);
 

@@ -16,6 +16,7 @@ import type { RaDeps } from '../ra/deps.js';
 import { addOffice, addOperator, disableOperator, getOffices, listOperators, OFFICE_KINDS } from '../ra/principals.js';
 import { ROLES } from '../policy/roles.js';
 import { localPrincipal } from '../ra/access.js';
+import { issueItems } from '../ra/batches.js';
 import {
   addMember,
   addServer,
@@ -279,6 +280,19 @@ export const operations = {
 
   'server.decommission': op(z.object({ server: z.string().max(40), execute: z.boolean() }).strict(), async (ctx, i) =>
     i.execute ? decommissionServer(ctx.ra, localPrincipal(ctx.actor), i.server) : decommissionPreview(ctx.ra, localPrincipal(ctx.actor), i.server),
+  ),
+
+  'batch.issueItems': op(
+    z
+      .object({
+        run: z.string().regex(/^[0-9a-f]{16,64}$/),
+        items: z.array(z.object({ profile: z.string().max(40), holder: holderSchema, csr: z.string().max(16 * 1024) }).strict()).min(1).max(1000),
+      })
+      .strict(),
+    async (ctx, i) =>
+      (await issueItems(ctx.ra, `file:${i.run}`, ctx.actor, i.items)).map((o) =>
+        'serial' in o ? { serial: o.serial } : { error: { code: o.errorCode, message: o.errorMessage } },
+      ),
   ),
 
   'reconcile': op(z.object({}), async (ctx) => reconcileReservations(ctx.ca, ctx.actor)),

@@ -1,9 +1,9 @@
 import { verifyAuditLog as verifyChain } from '../audit/log.js';
 import type { ChainVerdict } from '../audit/chain.js';
 import { isExpired, type CertificateRecord, type CertificateStatus } from '../domain/certificate.js';
-import { parseSerial } from '../domain/serial.js';
+import { parseSerial, type Serial } from '../domain/serial.js';
 import { CaError } from '../errors.js';
-import { findCertificate, listCertificates, type CertificateFilter } from '../store/certificates.js';
+import { findCertificate, listCertificates, listStatusEntries, type CertificateFilter, type CertificateStatusEntry } from '../store/certificates.js';
 import { listAuditForSerial } from '../store/audit.js';
 import type { CaDeps } from './deps.js';
 
@@ -52,4 +52,28 @@ export function certificateView(deps: Pick<CaDeps, 'clock'>, r: CertificateRecor
     invalidityDate: r.invalidityDate?.toISOString() ?? null,
     provenance: r.provenance,
   };
+}
+
+export type { CertificateStatusEntry } from '../store/certificates.js';
+
+export interface StatusListPage {
+  entries: CertificateStatusEntry[];
+  /** The cursor of the next page (its last serial), or null on the last page. */
+  next: Serial | null;
+}
+
+/**
+ * A page of the public lists: the certificates of one CA that are suspended or revoked and not
+ * yet expired (what its CRL lists), in serial order, after `after` (keyset paging).
+ */
+export async function listSuspendedAndRevoked(deps: Pick<CaDeps, 'db' | 'clock'>, caName: string, page: { after?: Serial; limit: number }): Promise<StatusListPage> {
+  const rows = await listStatusEntries(deps.db, {
+    caName,
+    statuses: ['suspended', 'revoked'],
+    validAt: deps.clock.now(),
+    ...(page.after ? { afterSerial: page.after } : {}),
+    limit: page.limit + 1,
+  });
+  const entries = rows.slice(0, page.limit);
+  return { entries, next: rows.length > page.limit ? entries[entries.length - 1]!.serial : null };
 }

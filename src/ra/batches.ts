@@ -95,6 +95,20 @@ async function batchView(ra: RaDeps, batch: BatchRecord): Promise<BatchView> {
   return { batch, counts: await batchCounts(ra.ca.db, batch.id), items: await listBatchItems(ra.ca.db, batch.id) };
 }
 
+/** Items issued a few at a time (the offline `eimza batch issue`): outcomes in the items' order. */
+export async function issueItems(ra: RaDeps, tag: string, actor: string, items: Pick<BatchItemRecord, 'profile' | 'holder' | 'csr'>[]): Promise<ItemOutcome[]> {
+  const outcomes: ItemOutcome[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      outcomes[i] = await issueBatchItem(ra, tag, actor, items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  return outcomes;
+}
+
 /**
  * One job: the still-queued items of a chunk. A CaError answers the item; anything else (the
  * database or HSM gone) fails the job, which the queue retries — items already answered are
@@ -108,7 +122,7 @@ export async function runBatchChunk(ra: RaDeps, job: { batchId: string; from: nu
   const worker = async () => {
     while (next < items.length) {
       const item = items[next++]!;
-      const outcome = await issueItem(ra, batch, item);
+      const outcome = await issueBatchItem(ra, `batch:${batch.id}`, batch.principal, item);
       await inTransaction(ra.ca.db, ({ tx }) => finishBatchItem(tx, batch.id, item.seq, outcome, ra.ca.clock.now()));
     }
   };
@@ -117,8 +131,18 @@ export async function runBatchChunk(ra: RaDeps, job: { batchId: string; from: nu
   if (counts.queued === 0) await inTransaction(ra.ca.db, ({ tx }) => markBatchFinished(tx, batch.id, ra.ca.clock.now()));
 }
 
-async function issueItem(ra: RaDeps, batch: BatchRecord, item: BatchItemRecord): Promise<{ serial: string } | { errorCode: string; errorMessage: string }> {
-  const tag = `batch:${batch.id}`;
+export type ItemOutcome = { serial: string } | { errorCode: string; errorMessage: string };
+
+/**
+ * One item of bulk issuance, safe to run again: a certificate this run (`tag`, recorded as the
+ * certificate's batch) already made for the key is returned instead of signing a second one.
+ */
+export async function issueBatchItem(
+  ra: RaDeps,
+  tag: string,
+  actor: string,
+  item: Pick<BatchItemRecord, 'profile' | 'holder' | 'csr'>,
+): Promise<ItemOutcome> {
   try {
     const { spkiSha256 } = await checkCsr(ra.ca, item.csr);
     const known = await certificatesOfKey(ra.ca.db, spkiSha256);
@@ -137,8 +161,8 @@ async function issueItem(ra: RaDeps, batch: BatchRecord, item: BatchItemRecord):
       csr: item.csr,
       holder: item.holder as Holder,
       keyOnSecureDevice: true,
-      actor: batch.principal,
-      provenance: { batch: tag, operator: batch.principal, keyGeneration: 'card' },
+      actor,
+      provenance: { batch: tag, operator: actor, keyGeneration: 'card' },
     });
     return { serial: issued.serial };
   } catch (e) {

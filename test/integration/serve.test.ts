@@ -136,6 +136,44 @@ describe('the CLI while the server runs', () => {
     expect(JSON.parse((await eimza('cert', 'show', serial, '--json')).stdout)).toMatchObject({ status: 'revoked', revocationReason: 'cessationOfOperation' });
   }, 90_000);
 
+  it('batch issue: a JSON Lines run with progress, resumable without signing anything twice', async () => {
+    const input = path.join(dir, 'cards.jsonl');
+    const out = path.join(dir, 'cards.out.jsonl');
+    const lines: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { csrPath } = await opensslCsr(dir, `card-${i}`);
+      lines.push(JSON.stringify({ id: `card-${i}`, profile: i === 5 ? 'no-such-profile' : 'signature', holder: { ...CITIZEN, fin: `5ZX2K${i}Q` }, csr: readFileSync(csrPath, 'utf8') }));
+    }
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const first = await eimza('batch', 'issue', '--in', input, '--out', out);
+    expect(first.code).toBe(0);
+    expect(first.stdout.trim()).toBe('issued=5 failed=1 skipped=0');
+    expect(first.stderr).toMatch(/6\/6/);
+    const results = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; serial?: string; error?: { code: string } });
+    expect(results.find((r) => r.id === 'card-5')?.error?.code).toBe('unknownProfile');
+    const serial0 = results.find((r) => r.id === 'card-0')!.serial!;
+    expect(JSON.parse((await eimza('cert', 'show', serial0, '--json')).stdout)).toMatchObject({ status: 'active', profile: 'signature' });
+
+    // Killed before it wrote the last results (a torn line): the rerun finds those certificates again.
+    const kept = readFileSync(out, 'utf8').trim().split('\n').slice(0, 3);
+    writeFileSync(out, `${kept.join('\n')}\n{"id":"card-3","ser`);
+    const again = await eimza('batch', 'issue', '--in', input, '--out', out);
+    expect(again.stdout.trim()).toBe('issued=2 failed=1 skipped=3');
+    const rerun = readFileSync(out, 'utf8').trim().split('\n').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { id: string; serial?: string }];
+      } catch {
+        return [];
+      }
+    });
+    for (const id of ['card-3', 'card-4']) {
+      expect(rerun.find((r) => r.id === id)?.serial).toBe(results.find((r) => r.id === id)?.serial);
+    }
+    const all = JSON.parse((await eimza('cert', 'list', '--json', '--profile', 'signature')).stdout) as { serial: string }[];
+    for (const r of results.filter((x) => x.serial)) expect(all.filter((c) => c.serial === r.serial)).toHaveLength(1);
+    expect((await eimza('batch', 'issue', '--in', input, '--out', out)).stdout.trim()).toBe('issued=0 failed=0 skipped=6');
+  }, 120_000);
+
   it('refuses a second `ca init` with a clear code', async () => {
     const r = await eimza('ca', 'init');
     expect(r.code).toBe(9);
