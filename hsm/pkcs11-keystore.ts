@@ -37,7 +37,7 @@ export async function createPkcs11KeyStore(options: Pkcs11KeyStoreOptions): Prom
     const { slot, token } = findTokenSlot(module, options.tokenLabel);
     pool = new Pkcs11SessionPool(slot, options.pin, maxSessions);
     await pool.use(() => undefined);
-    return pkcs11KeyStore(module, pool, token);
+    return pkcs11KeyStore(module, pool, slot, token);
   } catch (error) {
     await pool?.close();
     releaseModule(module);
@@ -45,7 +45,7 @@ export async function createPkcs11KeyStore(options: Pkcs11KeyStoreOptions): Prom
   }
 }
 
-function pkcs11KeyStore(module: Module, pool: Pkcs11SessionPool, token: Token): KeyStore {
+function pkcs11KeyStore(module: Module, pool: Pkcs11SessionPool, slot: Slot, token: Token): KeyStore {
   let closed = false;
   // Serializes generateKey, so two calls with one label cannot both pass the duplicate check.
   let generating: Promise<unknown> = Promise.resolve();
@@ -80,6 +80,15 @@ function pkcs11KeyStore(module: Module, pool: Pkcs11SessionPool, token: Token): 
       checkUriNamesKeyOfToken(uri, token);
       const key = await pool.use((session) => findTokenKey(session, { id: uri.id, label: uri.object }));
       return signerFor(key);
+    },
+
+    /** C_GetTokenInfo on the store's slot: fails (hsmUnavailable) when the token was removed or the device is gone. */
+    async check(): Promise<void> {
+      if (closed) throw new CaError('hsmUnavailable', 'the PKCS#11 key store is closed', { code: 'hsmUnavailable' });
+      const present = callPkcs11('C_GetTokenInfo', () => slot.getToken());
+      if (present.label !== token.label) {
+        throw new CaError('hsmUnavailable', `the token in the slot is no longer "${token.label}"`, { code: 'hsmTokenNotFound' });
+      }
     },
 
     async close(): Promise<void> {

@@ -13,7 +13,7 @@ import type { Config } from './config/config.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { CaError } from './errors.js';
 import { DEFAULT_PKI_SETTINGS, mergePkiSettings, type PkiSettings } from './policy/settings.js';
-import { KeyRegistry } from './signing/registry.js';
+import { KeyRegistry, type HsmErrorHook } from './signing/registry.js';
 import { createSoftwareKeyStore } from './signing/software.js';
 import type { KeyStore } from './signing/types.js';
 import { openDatabase, type DatabaseTarget, type Db } from './store/database.js';
@@ -24,6 +24,8 @@ import type { RaDeps } from './ra/deps.js';
 import { BATCH_QUEUE, runBatchChunk } from './ra/batches.js';
 import { openJobQueue } from './store/job-queue.js';
 import { sql } from 'kysely';
+import { ServiceMetrics } from './metrics.js';
+import { countQueuedNotifications } from './store/notifications.js';
 
 /**
  * The composition root: the one place that builds everything from configuration (and the only
@@ -36,6 +38,8 @@ export interface AppContext {
   ra: RaDeps;
   ocsp: OcspResponder;
   crl: CrlPublisher;
+  /** Prometheus metrics of this process (GET /metrics). */
+  metrics: ServiceMetrics;
   /**
    * The background work of a server: the CRL schedule, OCSP refresh, holder e-mail (delivery and
    * the daily expiry scan), and (PostgreSQL) the status notifications of other processes.
@@ -62,13 +66,18 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     lock?.release();
     throw e;
   }
-  const keys = buildKeyRegistry(config);
   const settings: PkiSettings = mergePkiSettings(DEFAULT_PKI_SETTINGS, config.pki);
   const clock = options.clock ?? systemClock;
+  // Bound below, once the CRL publisher exists; the gauges read it when scraped.
+  let crl: CrlPublisher | null = null;
+  const metrics = new ServiceMetrics({
+    now: () => clock.now(),
+    crlPublications: () => crl?.publications() ?? [],
+    queuedNotifications: () => countQueuedNotifications(db),
+  });
+  const keys = buildKeyRegistry(config, (operation) => metrics.hsmError(operation));
   const cas = new CaDirectory(db, keys);
   const ocsp = new OcspResponder({ db, cas, clock, settings: settings.revocation });
-  // Bound below, once the CRL publisher (which needs the CA deps) exists.
-  let crl: CrlPublisher | null = null;
   const publisher: StatusPublisher = {
     async statusChanged(uow, record) {
       await ocsp.statusChanged(uow, record);
@@ -92,6 +101,7 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     settings,
     reservationGraceMs: config.ca.reservationGraceMs,
     publisher,
+    metrics,
     notices: {
       async certificateEvent(tx, subject, event) {
         await holderNotices.certificateEvent(tx, subject, event);
@@ -126,6 +136,7 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     ra,
     ocsp,
     crl: crlPublisher,
+    metrics,
     async startPublishing(log) {
       logError = (e) => log('error', 'publishing failed', { error: e instanceof Error ? e.message : String(e) });
       codeLog = log;
@@ -209,7 +220,7 @@ function databaseTarget(config: Config, options: ContextOptions): DatabaseTarget
   };
 }
 
-function buildKeyRegistry(config: Config): KeyRegistry {
+function buildKeyRegistry(config: Config, onHsmError: HsmErrorHook): KeyRegistry {
   const ks = config.keyStore;
   const softHsmModule = ks.pkcs11.modulePath ? undefined : findSoftHsmModule();
   const pkcs11Available = Boolean(ks.pkcs11.modulePath || softHsmModule);
@@ -227,7 +238,7 @@ function buildKeyRegistry(config: Config): KeyRegistry {
   const openSoftware = async (): Promise<KeyStore> =>
     createSoftwareKeyStore({ directory: ks.software.directory, passphrase: softwarePassphrase(config) });
   const backend = ks.backend === 'auto' ? (pkcs11Available ? 'pkcs11' : 'software') : ks.backend;
-  return new KeyRegistry({ ...(pkcs11Available ? { pkcs11: openPkcs11 } : {}), software: openSoftware }, backend);
+  return new KeyRegistry({ ...(pkcs11Available ? { pkcs11: openPkcs11 } : {}), software: openSoftware }, backend, onHsmError);
 }
 
 function readPin(config: Config): string {

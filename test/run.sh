@@ -26,9 +26,14 @@ echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "== lint"; npx eslint --max-warnings 0 .
 
 jest=(node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js "$@")
+# Every server the suite runs appends its log here; test/log-scan.sh then looks for leaked secrets.
+EIMZA_LOG_FILE="$(mktemp -t eimza-test-log.XXXXXX)"
+export EIMZA_LOG_FILE
 echo "== tests on PGlite (embedded)"
 EIMZA_TEST_DB=pglite "${jest[@]}"
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "== tests on PostgreSQL ($TEST_DATABASE_URL)"
   EIMZA_TEST_DB=postgres "${jest[@]}"
 fi
+# With test files named (npm test -- FILE…), the servers may have logged nothing.
+echo "== log scan"; bash test/log-scan.sh ${*:+--allow-empty} "$EIMZA_LOG_FILE" && rm -f "$EIMZA_LOG_FILE"

@@ -8,6 +8,7 @@ import { startServer } from '../../src/api/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openContext } from '../../src/context.js';
 import { CaError } from '../../src/errors.js';
+import { createLogger } from '../../src/logging.js';
 import { progress, resolveDataDir } from '../runner.js';
 
 export function registerServeCommands(program: Command): void {
@@ -23,21 +24,23 @@ export function registerServeCommands(program: Command): void {
       if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
         throw new CaError('malformed', '--port must be a port number', { code: 'invalidArgument' });
       }
+      // The one logger of the process: JSON lines on stderr, or appended to EIMZA_LOG_FILE / log.file.
+      const logger = createLogger({ level: config.log.level, ...(config.log.file ? { file: config.log.file } : {}) });
       const app = await openContext(config);
-      const log = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) =>
-        process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })}\n`);
       if (opts.initIfEmpty && (await app.ca.cas.isEmpty())) {
         process.stdout.write(`First start: creating the demo CA hierarchy in ${config.dataDir} (key store: ${app.ca.keys.defaultBackend})\n`);
         await runOperation(operationContext(app, localActor(), progress), 'ca.init', {});
         process.stderr.write('\n');
         await createDemoOperator(app, config.dataDir);
       }
-      const server = await startServer(app, { host: opts.host ?? config.server.host, port: opts.port ?? config.server.port, log });
+      const server = await startServer(app, { host: opts.host ?? config.server.host, port: opts.port ?? config.server.port, logger });
       const cas = await app.ca.cas.list();
       process.stdout.write(
         [
           `e-imza is running (data: ${config.dataDir}, database: ${config.database.kind}, keys: ${app.ca.keys.defaultBackend})`,
           `  health      ${server.url}/health`,
+          `  probes      ${server.url}/health/live  ${server.url}/health/ready`,
+          ...(config.server.metrics === 'off' ? [] : [`  metrics     ${server.url}/metrics${config.server.metrics === 'loopback' ? '  (loopback clients)' : ''}`]),
           `  OCSP        ${server.url}/ocsp`,
           ...cas.flatMap((c) => [
             `  CA ${c.record.name.padEnd(8)} ${c.certificate.subject}`,

@@ -19,6 +19,9 @@ import { publicationRouter } from './publication.js';
 import { OfficeSchema } from './schemas.js';
 import { z } from 'zod';
 import { statusPageRouter } from '../web/status-page.js';
+import type { Logger } from '../logging.js';
+import type { ServiceMetrics } from '../metrics.js';
+import { healthRouter, requestIdOfResponse, requestObserver, type MetricsAccess } from './observability.js';
 
 export type Log = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -29,6 +32,11 @@ export interface AppOptions {
   log: Log;
   failedLogins?: FailedLoginPolicy;
   version?: string;
+  /** Access log and request ids (observability.ts); without it, none. */
+  logger?: Logger;
+  metrics?: ServiceMetrics;
+  /** GET /metrics: default loopback clients only. */
+  metricsAccess?: MetricsAccess;
 }
 
 /** Every REST endpoint, in the order the OpenAPI document lists them. */
@@ -58,11 +66,13 @@ export function createApp(opts: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  if (opts.logger) app.use(requestObserver({ logger: opts.logger, ...(opts.metrics ? { metrics: opts.metrics } : {}) }));
 
   app.get('/health', async (_req, res) => {
     const cas = await opts.ca.cas.list();
     res.json({ status: 'ok', cas: cas.map((c) => c.record.name) });
   });
+  app.use(healthRouter({ ca: opts.ca, ...(opts.metrics ? { metrics: opts.metrics } : {}), metricsAccess: opts.metricsAccess ?? 'loopback' }));
   const endpoints = allEndpoints(opts.ra);
   let openApi: Record<string, unknown> | null = null;
   const document = () => (openApi ??= buildOpenApi(endpoints, { version: opts.version ?? '0.1.0', serverUrl: opts.ca.settings.publicBaseUrl }));
@@ -88,7 +98,8 @@ export function createApp(opts: AppOptions): Express {
 
 export function problemHandler(log: Log): ErrorRequestHandler {
   return (err, _req, res, _next) => {
-    const problem = toProblem(err, (e) => log('error', 'unexpected error', { error: e instanceof Error ? e.stack : String(e) }));
+    const problem = toProblem(err, (e) => log('error', 'unexpected error', { requestId: requestIdOfResponse(res), error: e instanceof Error ? e.stack : String(e) }));
+    res.locals.problemCode = problem.code;
     if (problem.status === 429) res.setHeader('Retry-After', '60');
     res.status(problem.status).type('application/problem+json').json(problem);
   };

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { OcspAnswer, OcspResponder } from '../ocsp/responder.js';
+import type { OcspAnswer, OcspResponder, OcspResult } from '../ocsp/responder.js';
 import { ocspErrorResponse } from '../x509/ocsp.js';
 
 /** RFC 5019 §2.1.1 requests are tiny; a few certificates with a nonce stay far below this. */
@@ -9,24 +9,44 @@ const OCSP_RESPONSE_TYPE = 'application/ocsp-response';
 type Log = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 /**
+ * Told of every answer (metrics, debug log). It runs on the hot path: counters and a histogram
+ * of plain numbers, nothing that allocates per request (see observability.ts).
+ */
+export interface OcspObserver {
+  /** `startedAt`: performance.now() when the request arrived. */
+  answered(result: OcspResult, status: number, method: string, startedAt: number): void;
+}
+
+const UNOBSERVED: OcspObserver = { answered: () => {} };
+
+/**
  * OCSP over HTTP (RFC 6960 Appendix A, RFC 5019 §5): POST /ocsp with application/ocsp-request,
  * GET /ocsp/{url-encoded base64}. On the raw node:http request, in front of express: this is the
  * hot path, and a router's work per request would be most of its cost. Returns false for any
  * other URL.
  */
-export function createOcspHandler(responder: OcspResponder, log: Log): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createOcspHandler(responder: OcspResponder, log: Log, observer: OcspObserver = UNOBSERVED): (req: IncomingMessage, res: ServerResponse) => boolean {
   // The common case, a request answered before, is answered synchronously in the 'end' handler:
   // no promise, no parsing (OcspResponder.respondCached); anything else takes respond().
-  const reply = (body: Uint8Array, res: ServerResponse, cacheable: boolean): void => {
+  const reply = (body: Uint8Array, req: IncomingMessage, res: ServerResponse, cacheable: boolean, startedAt: number): void => {
     const cached = responder.respondCached(body);
-    if (cached) send(res, cached, cacheable);
-    else void answer(responder, body, res, cacheable, log);
+    if (cached) {
+      send(res, cached, cacheable);
+      observer.answered(cached.result, 200, req.method!, startedAt);
+    } else {
+      void answer(responder, body, res, cacheable, log).then((result) => observer.answered(result, 200, req.method!, startedAt));
+    }
+  };
+  const refused = (req: IncomingMessage, res: ServerResponse, status: 400 | 413, startedAt: number): void => {
+    refuse(res, status);
+    observer.answered('malformed', status, req.method!, startedAt);
   };
   return (req, res) => {
     const url = req.url ?? '';
     if (url !== '/ocsp' && !url.startsWith('/ocsp/')) return false;
+    const startedAt = performance.now();
     if (req.method === 'POST' && url === '/ocsp') {
-      readBody(req, MAX_OCSP_REQUEST_BYTES, (body) => (body ? reply(body, res, false) : refuse(res, 413)));
+      readBody(req, MAX_OCSP_REQUEST_BYTES, (body) => (body ? reply(body, req, res, false, startedAt) : refused(req, res, 413, startedAt)));
       return true;
     }
     if (req.method === 'GET' && url.length > 6) {
@@ -38,25 +58,27 @@ export function createOcspHandler(responder: OcspResponder, log: Log): (req: Inc
       } catch {
         body = null;
       }
-      if (!body || body.length === 0) refuse(res, 400);
-      else reply(body, res, true);
+      if (!body || body.length === 0) refused(req, res, 400, startedAt);
+      else reply(body, req, res, true, startedAt);
       return true;
     }
     res.writeHead(405, { allow: 'GET, POST', 'content-type': OCSP_RESPONSE_TYPE });
     res.end(ocspErrorResponse('malformedRequest'));
+    observer.answered('malformed', 405, req.method ?? '', startedAt);
     return true;
   };
 }
 
-async function answer(responder: OcspResponder, body: Uint8Array, res: ServerResponse, cacheable: boolean, log: Log): Promise<void> {
+async function answer(responder: OcspResponder, body: Uint8Array, res: ServerResponse, cacheable: boolean, log: Log): Promise<OcspResult> {
   let a: OcspAnswer;
   try {
     a = await responder.respond(body);
   } catch (e) {
     log('error', 'OCSP responder failed', { error: e instanceof Error ? e.message : String(e) });
-    a = { der: ocspErrorResponse('internalError'), nextUpdate: null, thisUpdate: null };
+    a = { der: ocspErrorResponse('internalError'), result: 'internalError', nextUpdate: null, thisUpdate: null };
   }
   send(res, a, cacheable);
+  return a.result;
 }
 
 function send(res: ServerResponse, a: OcspAnswer, cacheable: boolean): void {

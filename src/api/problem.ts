@@ -31,7 +31,9 @@ export interface Problem {
  */
 export function toProblem(e: unknown, logUnexpected: (e: unknown) => void): Problem {
   const err = asCaError(e);
-  if (err.kind === 'internal' || !isCaError(e)) logUnexpected(e);
+  // Only what became internal: body-parser's refusals are the client's fault, and their messages
+  // quote the request body ("Unexpected token 'x', "x{"fin":…" is not valid JSON").
+  if (err.kind === 'internal') logUnexpected(e);
   const status = HTTP_STATUS[err.kind];
   return {
     type: `https://e-imza.az/problems/${err.code}`,

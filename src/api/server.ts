@@ -6,8 +6,10 @@ import { CMP_CA, ensureCmpSigner } from '../ca/cmp-signer.js';
 import type { AppContext } from '../context.js';
 import { operationContext } from '../admin/operations.js';
 import { startAdminSocket } from '../admin/socket.js';
+import { createLogger, logFunction, type Logger } from '../logging.js';
 import { createApp } from './app.js';
 import type { FailedLoginPolicy } from './auth.js';
+import { ocspObserver } from './observability.js';
 import { createOcspHandler } from './ocsp.js';
 
 export interface RunningServer {
@@ -18,12 +20,24 @@ export interface RunningServer {
 
 type Log = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
+export interface ServerOptions {
+  host: string;
+  port: number;
+  /** The service's logger (access log, request ids, every component's log lines). */
+  logger?: Logger;
+  /** Without a logger: where the components' lines go (the access log is then silent). */
+  log?: Log;
+  failedLogins?: FailedLoginPolicy;
+}
+
 /**
  * `eimza serve`: the HTTP service, the admin socket for the CLI, and the reconciler that resolves
  * reservations left by a crash. Returns once listening.
  */
-export async function startServer(app: AppContext, opts: { host: string; port: number; log: Log; failedLogins?: FailedLoginPolicy }): Promise<RunningServer> {
+export async function startServer(app: AppContext, options: ServerOptions): Promise<RunningServer> {
   const { ca } = app;
+  const logger = options.logger ?? createLogger({ level: 'silent' });
+  const opts = { ...options, log: options.logger ? logFunction(options.logger) : (options.log ?? (() => {})) };
   await reconcile(app, opts.log);
   // A hierarchy made before CMP existed gets its CMP signer on the next start.
   if ((await ca.cas.list()).some((c) => c.record.name === CMP_CA)) {
@@ -33,8 +47,18 @@ export async function startServer(app: AppContext, opts: { host: string; port: n
   reconcileTimer.unref();
 
   const stopPublishing = await app.startPublishing(opts.log);
-  const expressApp = createApp({ ca, ra: app.ra, crl: app.crl, log: opts.log, ...(opts.failedLogins ? { failedLogins: opts.failedLogins } : {}) });
-  const ocsp = createOcspHandler(app.ocsp, opts.log);
+  app.metrics.collectProcessMetrics();
+  const expressApp = createApp({
+    ca,
+    ra: app.ra,
+    crl: app.crl,
+    log: opts.log,
+    logger,
+    metrics: app.metrics,
+    metricsAccess: app.config.server.metrics,
+    ...(opts.failedLogins ? { failedLogins: opts.failedLogins } : {}),
+  });
+  const ocsp = createOcspHandler(app.ocsp, opts.log, ocspObserver({ logger, metrics: app.metrics }));
   const httpServer = http.createServer((req, res) => {
     if (!ocsp(req, res)) expressApp(req, res);
   });

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { CertificateRecord } from '../domain/certificate.js';
+import type { StatusAction } from '../domain/status.js';
 import type { Executor, UnitOfWork } from '../store/transaction.js';
 import type { PkiSettings } from '../policy/settings.js';
 import type { KeyRegistry } from '../signing/registry.js';
@@ -31,6 +32,17 @@ export interface CertificateNotices {
   certificateEvent(tx: Executor, subject: NoticeSubject, event: CertificateEvent): Promise<void>;
 }
 
+/**
+ * Operational counters (Prometheus, GET /metrics): the CA core reports what it committed, the
+ * composition root wires in the implementation (src/metrics.ts; ca/ never imports prom-client).
+ */
+export interface CaMetrics {
+  /** After the certificate was stored as active. */
+  certificateIssued(caName: string, profile: string): void;
+  /** After a status change committed. */
+  statusChanged(action: StatusAction): void;
+}
+
 /** Everything the CA use cases need, built once by the composition root. */
 export interface CaDeps {
   db: Db;
@@ -43,5 +55,6 @@ export interface CaDeps {
   reservationGraceMs: number;
   publisher: StatusPublisher;
   notices?: CertificateNotices;
+  metrics?: CaMetrics;
   faults?: FaultHooks;
 }

@@ -85,6 +85,7 @@ export async function recordAndSign(deps: CaDeps, plan: SigningPlan): Promise<Si
       },
     },
   });
+  deps.metrics?.certificateIssued(plan.issuer.caName, plan.profile);
   return { serial, der };
 }
 

@@ -98,6 +98,8 @@ export async function applyStatusChange(
   if (event) await deps.notices?.certificateEvent(uow.tx, to, event);
   await appendAudit(uow.tx, deps.clock, [{ actor: audit.actor, action: audit.action, caName: from.caName, serial: from.serial, details: audit.details }]);
   await notifyStatusChanged(uow.tx, from.caName, from.serial);
+  const action = to.status === 'revoked' ? 'revoke' : to.status === 'suspended' ? 'suspend' : 'restore';
+  uow.onCommit(() => deps.metrics?.statusChanged(action));
 }
 
 /** What the holder is told of; a reservation the reconciler revokes was never theirs to know of. */

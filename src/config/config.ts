@@ -23,7 +23,17 @@ const ConfigFileSchema = z
       })
       .strict()
       .optional(),
-    server: z.object({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).strict().optional(),
+    server: z
+      .object({
+        host: z.string().optional(),
+        port: z.number().int().min(0).max(65535).optional(),
+        /** GET /metrics: true (default) for loopback clients, "any" for every client, false for none. */
+        metrics: z.union([z.boolean(), z.literal('any')]).optional(),
+      })
+      .strict()
+      .optional(),
+    /** JSON-line logs: level (debug, info, warn, error) and a file to append to instead of stderr. */
+    log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).optional(), file: z.string().optional() }).strict().optional(),
     ca: z
       .object({
         rootAlgorithm: z.string().optional(),
@@ -82,7 +92,8 @@ export interface Config {
     pkcs11: { modulePath?: string; tokenLabel: string; pinFile?: string; pinFromEnv?: string };
     software: { directory: string; passphraseFile: string; passphraseFromEnv?: string };
   };
-  server: { host: string; port: number };
+  server: { host: string; port: number; metrics: 'loopback' | 'any' | 'off' };
+  log: { level: string; file?: string };
   ca: { rootAlgorithm: string; issuingAlgorithm: string; reservationGraceMs: number };
   notify: NotifyConfig;
   ra: { enrolmentKeyFile: string; enrolmentValidityHours: number; fourEyes: boolean };
@@ -140,7 +151,9 @@ export function loadConfig(dataDirInput: string, env: NodeJS.ProcessEnv = proces
     server: {
       host: env.EIMZA_HOST ?? c.server?.host ?? '127.0.0.1',
       port,
+      metrics: metricsAccess(env.EIMZA_METRICS ?? c.server?.metrics ?? true),
     },
+    log: logConfig(c.log, env),
     ca: {
       rootAlgorithm: c.ca?.rootAlgorithm ?? 'ec-p384',
       issuingAlgorithm: c.ca?.issuingAlgorithm ?? 'ec-p256',
@@ -188,6 +201,22 @@ function smsConfig(sms: { url: string; tokenFile?: string | undefined } | undefi
   if (!/^https?:\/\//.test(url) || !URL.canParse(url)) throw new CaError('malformed', 'EIMZA_SMS_URL must be an http(s) URL', { code: 'invalidConfig' });
   const tokenFile = env.EIMZA_SMS_TOKEN_FILE ?? sms?.tokenFile;
   return { url, ...(tokenFile ? { tokenFile } : {}) };
+}
+
+function metricsAccess(v: string | boolean): Config['server']['metrics'] {
+  if (v === true || v === 'true') return 'loopback';
+  if (v === false || v === 'false') return 'off';
+  if (v === 'any') return 'any';
+  throw new CaError('malformed', `EIMZA_METRICS must be true, false or any (got ${String(v)})`, { code: 'invalidConfig' });
+}
+
+function logConfig(l: z.infer<typeof ConfigFileSchema>['log'], env: NodeJS.ProcessEnv): Config['log'] {
+  const level = env.EIMZA_LOG_LEVEL ?? l?.level ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    throw new CaError('malformed', `EIMZA_LOG_LEVEL must be debug, info, warn or error (got ${level})`, { code: 'invalidConfig' });
+  }
+  const file = env.EIMZA_LOG_FILE ?? l?.file;
+  return { level, ...(file ? { file } : {}) };
 }
 
 function parseBackend(v: string): 'auto' | 'pkcs11' | 'software' {

@@ -42,6 +42,8 @@ export class CrlPublisher {
   private deltaTimers = new Map<string, NodeJS.Timeout>();
   private running: Promise<unknown> = Promise.resolve();
   private schedule: NodeJS.Timeout | null = null;
+  /** The newest whole-CA CRL seen per CA and kind (published here, or read by publishDue): the CRL-age metric. */
+  private readonly newest = new Map<string, { caName: string; kind: 'full' | 'delta'; thisUpdate: Date }>();
 
   constructor(
     private readonly deps: CaDeps,
@@ -86,16 +88,29 @@ export class CrlPublisher {
     const out: PublishedCrl[] = [];
     for (const ca of await this.deps.cas.list()) {
       const full = await latestCrl(this.deps.db, ca.record.name, '', 'full');
+      if (full) this.seen(ca.record.name, 'full', full.thisUpdate);
       if (!full || now - full.thisUpdate.getTime() >= r.fullCrlIntervalMinutes * MINUTE_MS) {
         out.push(...(await this.publish({ caName: ca.record.name, kind: 'both', actor: 'crl-scheduler' })));
         continue;
       }
       const delta = await latestCrl(this.deps.db, ca.record.name, '', 'delta');
+      if (delta) this.seen(ca.record.name, 'delta', delta.thisUpdate);
       if (!delta || now - delta.thisUpdate.getTime() >= r.deltaCrlIntervalMinutes * MINUTE_MS) {
         out.push(...(await this.publish({ caName: ca.record.name, kind: 'delta', actor: 'crl-scheduler' })));
       }
     }
     return out;
+  }
+
+  /** The newest CRL of each CA and kind this publisher knows of (scope of the whole CA). */
+  publications(): Iterable<{ caName: string; kind: 'full' | 'delta'; thisUpdate: Date }> {
+    return this.newest.values();
+  }
+
+  private seen(caName: string, kind: 'full' | 'delta', thisUpdate: Date): void {
+    const key = `${caName}:${kind}`;
+    const known = this.newest.get(key);
+    if (!known || known.thisUpdate.getTime() < thisUpdate.getTime()) this.newest.set(key, { caName, kind, thisUpdate });
   }
 
   /** Stops the schedule and waits for a publication in progress. */
@@ -196,6 +211,7 @@ export class CrlPublisher {
             },
           ]);
           onCommit(() => this.writeFile(crlFileName(caName, scope, kind === 'delta'), der));
+          if (scope === '') onCommit(() => this.seen(caName, kind, thisUpdate));
         });
       } catch (e) {
         // Another node published this number first: take the next one.

@@ -8,13 +8,26 @@ import { findCertificate, findCertificatesBySerial } from '../store/certificates
 import { findOcspResponse, listStaleOcspResponses, upsertOcspResponses, type StoredOcspResponse } from '../store/ocsp-responses.js';
 import type { Db } from '../store/database.js';
 import type { UnitOfWork } from '../store/transaction.js';
-import { ocspErrorResponse, parseOcspRequest, signOcspResponse, type OcspCertId, type OcspHash as OcspHashName, type ParsedOcspRequest } from '../x509/ocsp.js';
+import {
+  inspectOcspResponse,
+  ocspErrorResponse,
+  parseOcspRequest,
+  signOcspResponse,
+  type OcspCertId,
+  type OcspHash as OcspHashName,
+  type ParsedOcspRequest,
+} from '../x509/ocsp.js';
 import { IssuerIndex, PRESIGNED_HASHES, type OcspIssuer } from './issuers.js';
 import { assembleStored, ocspStatusOf, presignResponses, responseWindow } from './signing.js';
+
+/** What an answer said, for the metrics: the certificate's status (mixed: several differing), or the error status. */
+export type OcspResult = 'good' | 'revoked' | 'unknown' | 'mixed' | 'malformed' | 'unauthorized' | 'tryLater' | 'internalError';
+type CertResult = 'good' | 'revoked' | 'unknown';
 
 /** An answer ready to send, and until when it may be sent as is. */
 export interface OcspAnswer {
   der: Uint8Array;
+  result: OcspResult;
   /** For HTTP caching of GET (RFC 5019 §6.2); null for answers that must not be cached. */
   nextUpdate: Date | null;
   thisUpdate: Date | null;
@@ -22,6 +35,7 @@ export interface OcspAnswer {
 
 interface CachedAnswer {
   der: Uint8Array;
+  result: CertResult;
   thisUpdate: Date;
   nextUpdate: Date;
   /** Served as is until then; after it the answer is read or signed again. */
@@ -77,7 +91,7 @@ export class OcspResponder {
     if (requestDer.length > MAX_CACHED_REQUEST_BYTES || this.issuersGeneration !== this.opts.cas.generation) return null;
     const hit = this.byRequest.get(Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.length).toString('latin1'));
     if (!hit || this.cache.get(hit.key) !== hit.answer || this.opts.clock.now().getTime() >= hit.answer.serveUntil) return null;
-    return { der: hit.answer.der, thisUpdate: hit.answer.thisUpdate, nextUpdate: hit.answer.nextUpdate };
+    return { der: hit.answer.der, result: hit.answer.result, thisUpdate: hit.answer.thisUpdate, nextUpdate: hit.answer.nextUpdate };
   }
 
   /** Answers one DER OCSPRequest with DER OCSPResponse bytes; never throws for bad input. */
@@ -86,28 +100,30 @@ export class OcspResponder {
     try {
       request = parseOcspRequest(requestDer);
     } catch (e) {
-      if (isCaError(e) && e.kind === 'malformed') return uncacheable(ocspErrorResponse('malformedRequest'));
+      if (isCaError(e) && e.kind === 'malformed') return uncacheable(ocspErrorResponse('malformedRequest'), 'malformed');
       throw e;
     }
     const index = await this.issuerIndex();
     const first = request.certIds[0]!;
     const issuer = index.find(first);
-    if (!issuer) return uncacheable(ocspErrorResponse('unauthorized'));
+    if (!issuer) return uncacheable(ocspErrorResponse('unauthorized'), 'unauthorized');
     try {
       if (request.certIds.length === 1 && !request.nonce && first.hash && (PRESIGNED_HASHES as readonly string[]).includes(first.hash)) {
         const cached = await this.cachedAnswer(issuer, first);
         if (cached) {
           const key = `${first.serial}:${first.hash}`;
           if (this.cache.get(key) === cached && requestDer.length <= MAX_CACHED_REQUEST_BYTES) this.rememberRequest(requestDer, key, cached);
-          return { der: cached.der, thisUpdate: cached.thisUpdate, nextUpdate: cached.nextUpdate };
+          return { der: cached.der, result: cached.result, thisUpdate: cached.thisUpdate, nextUpdate: cached.nextUpdate };
         }
         // null: never issued, in issuance, or another CA's: already looked up, so say unknown.
-        return uncacheable(await this.signLive(index, issuer, request, true));
+        const live = await this.signLive(index, issuer, request, true);
+        return uncacheable(live.der, live.result);
       }
-      return uncacheable(await this.signLive(index, issuer, request));
+      const live = await this.signLive(index, issuer, request);
+      return uncacheable(live.der, live.result);
     } catch (e) {
       // The database or the responder key is unavailable: RFC 6960 §2.3 tryLater, not a crash.
-      if (isCaError(e) && (e.kind === 'hsmUnavailable' || e.code === 'databaseUnavailable')) return uncacheable(ocspErrorResponse('tryLater'));
+      if (isCaError(e) && (e.kind === 'hsmUnavailable' || e.code === 'databaseUnavailable')) return uncacheable(ocspErrorResponse('tryLater'), 'tryLater');
       throw e;
     }
   }
@@ -169,7 +185,10 @@ export class OcspResponder {
 
   private async prime(issuer: OcspIssuer, stored: StoredOcspResponse[]): Promise<void> {
     const { algorithm } = await issuer.ca.ocspSigner();
-    for (const s of stored) this.remember(`${s.serial}:${s.hash}`, { der: assembleStored(issuer, s, algorithm), thisUpdate: s.thisUpdate, nextUpdate: s.nextUpdate });
+    for (const s of stored) {
+      const der = assembleStored(issuer, s, algorithm);
+      this.remember(`${s.serial}:${s.hash}`, { der, result: certResultOf(der), thisUpdate: s.thisUpdate, nextUpdate: s.nextUpdate });
+    }
   }
 
   private issuerIndex(): Promise<IssuerIndex> {
@@ -209,7 +228,8 @@ export class OcspResponder {
     const stored = await findOcspResponse(this.opts.db, certId.serial, certId.hash!);
     if (stored && stored.caName === issuer.ca.record.name && this.servable(stored.thisUpdate, stored.nextUpdate, now)) {
       const signer = await issuer.ca.ocspSigner();
-      return remember({ der: assembleStored(issuer, stored, signer.algorithm), thisUpdate: stored.thisUpdate, nextUpdate: stored.nextUpdate });
+      const der = assembleStored(issuer, stored, signer.algorithm);
+      return remember({ der, result: certResultOf(der), thisUpdate: stored.thisUpdate, nextUpdate: stored.nextUpdate });
     }
     const record = await findCertificate(this.opts.db, certId.serial);
     // Never issued, still in issuance, or issued by another of our CAs: `unknown`, signed live and
@@ -218,7 +238,7 @@ export class OcspResponder {
     const [fresh] = await presignResponses(issuer, record, [certId.hash!], responseWindow(now, this.opts.settings));
     await upsertOcspResponses(this.opts.db, [fresh!]);
     const signer = await issuer.ca.ocspSigner();
-    return remember({ der: assembleStored(issuer, fresh!, signer.algorithm), thisUpdate: fresh!.thisUpdate, nextUpdate: fresh!.nextUpdate });
+    return remember({ der: assembleStored(issuer, fresh!, signer.algorithm), result: ocspStatusOf(record).kind, thisUpdate: fresh!.thisUpdate, nextUpdate: fresh!.nextUpdate });
   }
 
   private rememberRequest(requestDer: Uint8Array, key: string, answer: CachedAnswer): void {
@@ -241,7 +261,7 @@ export class OcspResponder {
   }
 
   /** Nonce, several certificates, or an uncommon hash: one response signed now, echoing the nonce. */
-  private async signLive(index: IssuerIndex, issuer: OcspIssuer, request: ParsedOcspRequest, knownUnknown = false): Promise<Uint8Array> {
+  private async signLive(index: IssuerIndex, issuer: OcspIssuer, request: ParsedOcspRequest, knownUnknown = false): Promise<{ der: Uint8Array; result: OcspResult }> {
     const now = this.opts.clock.now();
     const window = responseWindow(now, this.opts.settings);
     const responses = [];
@@ -255,7 +275,9 @@ export class OcspResponder {
       responses.push({ certIdDer: certId.der, status: ocspStatusOf(record), ...window });
     }
     const signer = await issuer.ca.ocspSigner();
-    return signOcspResponse({ responderSpki: signer.publicKeySpki, producedAt: window.thisUpdate, responses, nonce: request.nonce }, signer, [issuer.responderCertificate]);
+    const der = await signOcspResponse({ responderSpki: signer.publicKeySpki, producedAt: window.thisUpdate, responses, nonce: request.nonce }, signer, [issuer.responderCertificate]);
+    const kinds = new Set(responses.map((r) => r.status.kind));
+    return { der, result: kinds.size === 1 ? responses[0]!.status.kind : 'mixed' };
   }
 }
 
@@ -267,7 +289,12 @@ function dropOldest(map: Map<string, unknown>, count: number): void {
   }
 }
 
-function uncacheable(der: Uint8Array): OcspAnswer {
-  return { der, nextUpdate: null, thisUpdate: null };
+function uncacheable(der: Uint8Array, result: OcspResult): OcspAnswer {
+  return { der, result, nextUpdate: null, thisUpdate: null };
+}
+
+/** The status in a single-response answer (read once, when the answer enters the cache). */
+function certResultOf(der: Uint8Array): CertResult {
+  return inspectOcspResponse(der).responses?.[0]?.status.kind ?? 'unknown';
 }
 

@@ -1,5 +1,8 @@
-import { CaError } from '../errors.js';
+import { CaError, isCaError } from '../errors.js';
 import type { KeyAlgorithm, KeyStore, Signer } from './types.js';
+
+/** Told of every key store call that failed with hsmUnavailable (the HSM-errors metric). */
+export type HsmErrorHook = (operation: 'open' | 'sign' | 'generate') => void;
 
 /**
  * Picks the key store for a key URI by its scheme ("pkcs11:…" or "file:…"), so a CA whose key was
@@ -12,6 +15,7 @@ export class KeyRegistry {
   constructor(
     private readonly stores: { pkcs11?: () => Promise<KeyStore>; software?: () => Promise<KeyStore> },
     private readonly defaultForNewKeys: 'pkcs11' | 'software',
+    private readonly onHsmError?: HsmErrorHook,
   ) {}
 
   private readonly opened = new Map<string, Promise<KeyStore>>();
@@ -28,14 +32,18 @@ export class KeyRegistry {
         throw new CaError('hsmUnavailable', `no ${kind} key store is configured`, { code: 'keyStoreNotConfigured' });
       }
       s = open();
-      s.catch(() => this.opened.delete(kind));
+      s.catch((e: unknown) => {
+        this.opened.delete(kind);
+        this.noteError('open', e);
+      });
       this.opened.set(kind, s);
     }
     return s;
   }
 
   async generateKey(label: string, algorithm: KeyAlgorithm): Promise<Signer> {
-    const signer = await (await this.store(this.defaultForNewKeys)).generateKey(label, algorithm);
+    const store = await this.store(this.defaultForNewKeys);
+    const signer = this.observed(await store.generateKey(label, algorithm).catch((e: unknown) => this.rethrow('generate', e)));
     this.signers.set(signer.keyUri, Promise.resolve(signer));
     return signer;
   }
@@ -43,11 +51,36 @@ export class KeyRegistry {
   openSigner(keyUri: string): Promise<Signer> {
     let s = this.signers.get(keyUri);
     if (!s) {
-      s = this.store(schemeOf(keyUri)).then((store) => store.openSigner(keyUri));
+      s = this.store(schemeOf(keyUri)).then((store) => store.openSigner(keyUri).then((signer) => this.observed(signer), (e: unknown) => this.rethrow('open', e)));
       s.catch(() => this.signers.delete(keyUri));
       this.signers.set(keyUri, s);
     }
     return s;
+  }
+
+  /** Readiness: the opened stores' own checks (PKCS#11: the token is still there). */
+  async check(): Promise<void> {
+    for (const store of await Promise.all([...this.opened.values()])) await store.check?.();
+  }
+
+  /** With a hook, signers report their hsmUnavailable failures; without, they are returned as they are. */
+  private observed(signer: Signer): Signer {
+    if (!this.onHsmError) return signer;
+    return {
+      keyUri: signer.keyUri,
+      algorithm: signer.algorithm,
+      publicKeySpki: signer.publicKeySpki,
+      sign: (data) => signer.sign(data).catch((e: unknown) => this.rethrow('sign', e)),
+    };
+  }
+
+  private rethrow(operation: 'open' | 'sign' | 'generate', e: unknown): never {
+    this.noteError(operation, e);
+    throw e;
+  }
+
+  private noteError(operation: 'open' | 'sign' | 'generate', e: unknown): void {
+    if (isCaError(e) && e.kind === 'hsmUnavailable') this.onHsmError?.(operation);
   }
 
   async close(): Promise<void> {

@@ -27,5 +27,7 @@ export interface KeyStore {
   generateKey(label: string, algorithm: KeyAlgorithm): Promise<Signer>;
   /** Opens an existing key by the URI a previous generateKey returned. */
   openSigner(keyUri: string): Promise<Signer>;
+  /** Readiness: throws (hsmUnavailable) when the store cannot sign now, e.g. the HSM token is gone. */
+  check?(): Promise<void>;
   close(): Promise<void>;
 }

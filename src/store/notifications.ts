@@ -140,6 +140,16 @@ export async function countNotificationsByState(db: Executor): Promise<Record<No
   return counts;
 }
 
+/** Messages still to send (the queue-depth metric); the partial index notification_due covers exactly these rows. */
+export async function countQueuedNotifications(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('notification')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('state', '=', 'queued')
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 export interface ExpiringCertificate {
   serial: Serial;
   notAfter: Date;

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { operationContext, runOperation } from '../../src/admin/operations.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
+import { createLogger, type Logger } from '../../src/logging.js';
 import { issueCertificate, type IssueRequest } from '../../src/ca/issue.js';
 import { addOffice, addOperator } from '../../src/ra/principals.js';
 import type { Clock } from '../../src/clock.js';
@@ -31,8 +32,22 @@ export interface PkiFixture {
 
 export const SERVER_HOLDER: Holder = { memberName: 'Vergilər Nazirliyi', memberClass: 'GOV', memberCode: '1400057421', dnsName: 'ss1.taxes.gov.az' };
 
-/** `pki`: overrides of the PKI settings (config.json `pki`), e.g. { revocation: { crlPartitions: 4 } }. */
-export async function openPkiFixture(options: { clock?: Clock; pki?: Record<string, unknown>; configure?: (config: Config) => void } = {}): Promise<PkiFixture> {
+/**
+ * The servers' logger in tests: silent, unless EIMZA_LOG_FILE is set (test/run.sh sets it), then
+ * every line at debug level goes to that file, and test/log-scan.sh looks for leaked secrets in it.
+ */
+export function testLogger(): Logger {
+  const file = process.env.EIMZA_LOG_FILE;
+  return file ? createLogger({ level: process.env.EIMZA_LOG_LEVEL ?? 'debug', file }) : createLogger({ level: 'silent' });
+}
+
+/**
+ * `pki`: overrides of the PKI settings (config.json `pki`), e.g. { revocation: { crlPartitions: 4 } };
+ * `logger`: the server's logger (default testLogger()).
+ */
+export async function openPkiFixture(
+  options: { clock?: Clock; pki?: Record<string, unknown>; configure?: (config: Config) => void; logger?: Logger } = {},
+): Promise<PkiFixture> {
   const ctx = await openTestContext({
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.pki ? { pki: options.pki } : {}),
@@ -49,7 +64,7 @@ export async function openPkiFixture(options: { clock?: Clock; pki?: Record<stri
   // A CA operator's token: what changes status over HTTP.
   await addOffice(ctx.ra, { code: 'HQ', kind: 'hq', name: 'e-imza headquarters', actor: 'test' });
   const { token: adminToken } = await addOperator(ctx.ra, { name: 'test CA operator', officeCode: 'HQ', role: 'ca-operator', actor: 'test' });
-  const server = await startServer(ctx, { host: '127.0.0.1', port: 0, log: () => {} });
+  const server = await startServer(ctx, { host: '127.0.0.1', port: 0, logger: options.logger ?? testLogger() });
   let n = 0;
   return {
     ctx,

@@ -1,5 +1,6 @@
 import type { Clock } from '../../src/clock.js';
 import type { Config } from '../../src/config/config.js';
+import type { Logger } from '../../src/logging.js';
 import { addOffice, addOperator } from '../../src/ra/principals.js';
 import { openPkiFixture, type PkiFixture } from './pki.js';
 
@@ -55,9 +56,12 @@ export function citizenApplication(fin = freshFin(), overrides: Record<string, u
   };
 }
 
-export async function openRaFixture(options: { pki?: Record<string, unknown>; clock?: Clock; configure?: (config: Config) => void } = {}): Promise<RaFixture> {
+export async function openRaFixture(
+  options: { pki?: Record<string, unknown>; clock?: Clock; configure?: (config: Config) => void; logger?: Logger } = {},
+): Promise<RaFixture> {
   const pki = await openPkiFixture({
     ...(options.pki ? { pki: options.pki } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.configure ? { configure: options.configure } : {}),
   });
