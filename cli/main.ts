@@ -10,6 +10,14 @@ import { registerExchangeCommands } from './commands/exchange.js';
 import { registerServeCommands } from './commands/serve.js';
 import { reportAndExit } from './runner.js';
 
+// What the service writes (the embedded database, keys, secrets, CRLs) is its own user's alone.
+process.umask(0o077);
+// `eimza cert list | head`: a closed pipe ends the command quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command()
   .name('eimza')
   .description('e-imza certificate authority: CA hierarchy, issuance, status, audit')

@@ -5,7 +5,8 @@ import { createPkcs11KeyStore, ensureSoftHsmToken, findSoftHsmModule } from '../
 import type { CaDeps, FaultHooks, StatusPublisher } from './ca/deps.js';
 import { CrlPublisher } from './crl/publisher.js';
 import { OcspResponder } from './ocsp/responder.js';
-import { listenStatusChanges } from './store/status-notifications.js';
+import { listenStatusChanges, RESPONDER_CHANGED } from './store/status-notifications.js';
+import { renewOcspSigners } from './ca/ocsp-signer-rotation.js';
 import { CaDirectory } from './ca/directory.js';
 import { createIssuanceWriters } from './ca/record-and-sign.js';
 import { systemClock, type Clock } from './clock.js';
@@ -121,7 +122,9 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     activationCodes,
     staleAfterMs: 120_000,
     exchange: {
-      enrolmentKey: readOrCreateKey(config.ra.enrolmentKeyFile),
+      // Made on first use only at the demo default path: a configured file that is missing is an error,
+      // never silently replaced (every outstanding enrolment secret would stop working).
+      enrolmentKey: readOrCreateKey(config.ra.enrolmentKeyFile, config.ra.enrolmentKeyFile === path.join(config.dataDir, 'secrets', 'enrolment.key')),
       enrolmentValidityHours: config.ra.enrolmentValidityHours,
       fourEyes: config.ra.fourEyes,
     },
@@ -168,6 +171,14 @@ export async function openContext(config: Config, options: ContextOptions = {}):
           .finally(() => (refreshing = false));
       }, 60_000);
       refresh.unref();
+      // Delegated responders live 30 days: renew each well before it ends (at start, then every 6 h).
+      const renewResponders = () =>
+        void renewOcspSigners(ca, 'serve')
+          .then((renewed) => (renewed.length ? log('info', 'renewed OCSP responder certificates', { cas: renewed }) : undefined))
+          .catch(logError);
+      renewResponders();
+      const responderRenewal = setInterval(renewResponders, 6 * 3_600_000);
+      responderRenewal.unref();
       const target = databaseTarget(config, options);
       const listener =
         target.kind === 'postgres'
@@ -175,6 +186,11 @@ export async function openContext(config: Config, options: ContextOptions = {}):
               target.url,
               target.schema,
               ({ caName, serial }) => {
+                if (serial === RESPONDER_CHANGED) {
+                  // Another node renewed a responder: take its key and certificate, drop every answer.
+                  void cas.reload().then(() => ocsp.reloadIssuers(), logError);
+                  return;
+                }
                 ocsp.evict(serial);
                 crlPublisher.scheduleDelta(caName);
               },
@@ -185,6 +201,7 @@ export async function openContext(config: Config, options: ContextOptions = {}):
       return async () => {
         clearInterval(refresh);
         clearInterval(expiryScan);
+        clearInterval(responderRenewal);
         sender = null;
         await mail.close();
         delete ra.jobs;
@@ -249,7 +266,10 @@ function readPin(config: Config): string {
 }
 
 /** A 256-bit key in a 0600 file, made on first use (the demo default; production provides the file). */
-function readOrCreateKey(file: string): Uint8Array {
+function readOrCreateKey(file: string, createIfMissing: boolean): Uint8Array {
+  if (!existsSync(file) && !createIfMissing) {
+    throw new CaError('malformed', `the enrolment key file ${file} does not exist`, { code: 'invalidConfig' });
+  }
   if (!existsSync(file)) {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });

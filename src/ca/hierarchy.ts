@@ -4,6 +4,8 @@ import { CaError } from '../errors.js';
 import { buildCertificateSpec, getProfile, type ProfileId } from '../policy/profiles.js';
 import type { KeyAlgorithm, Signer } from '../signing/types.js';
 import { insertCa, setOcspSigner } from '../store/cas.js';
+import { deleteOcspResponsesOfCa } from '../store/ocsp-responses.js';
+import { notifyResponderChanged } from '../store/status-notifications.js';
 import { inTransaction } from '../store/transaction.js';
 import { encodeName } from '../x509/names.js';
 import type { CaDeps } from './deps.js';
@@ -71,6 +73,10 @@ export async function issueOcspSigner(deps: CaDeps, caName: string, algorithm: K
   const cert = await signCaCertificate(deps, 'ocsp-signer', await issuerOf(ca), signer, commonName, actor);
   await inTransaction(deps.db, async ({ tx }) => {
     await setOcspSigner(tx, caName, signer.keyUri, cert.serial);
+    // Answers signed by a previous responder key would not match the new certificate: they go, and
+    // are signed again on demand; every node hears of it at commit.
+    await deleteOcspResponsesOfCa(tx, caName);
+    await notifyResponderChanged(tx, caName);
     await appendAudit(tx, deps.clock, [{ actor, action: 'ca.ocspSignerSet', caName, serial: cert.serial, details: {} }]);
   });
   await deps.cas.reload();

@@ -82,3 +82,9 @@ export async function deleteOcspResponsesExpiredBefore(db: Executor, before: Dat
      where c.serial = o.serial and c.not_after < ${before}`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
+
+/** A CA's responder changed: its stored answers were signed by the old key and go (re-signed on demand). */
+export async function deleteOcspResponsesOfCa(db: Executor, caName: string): Promise<number> {
+  const r = await db.deleteFrom('ocsp_response').where('ca_name', '=', caName).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

@@ -11,6 +11,13 @@ export async function notifyStatusChanged(tx: Executor, caName: string, serial: 
   await sql`select pg_notify(${STATUS_CHANNEL}, ${`${caName} ${serial}`})`.execute(tx);
 }
 
+/** Payload "<ca> *": the CA's OCSP responder changed; every node reloads the CA and drops its answers. */
+export const RESPONDER_CHANGED = '*';
+
+export async function notifyResponderChanged(tx: Executor, caName: string): Promise<void> {
+  await sql`select pg_notify(${STATUS_CHANNEL}, ${`${caName} ${RESPONDER_CHANGED}`})`.execute(tx);
+}
+
 export interface StatusNotification {
   caName: string;
   serial: string;
