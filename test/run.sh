@@ -34,6 +34,16 @@ EIMZA_TEST_DB=pglite "${jest[@]}"
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "== tests on PostgreSQL ($TEST_DATABASE_URL)"
   EIMZA_TEST_DB=postgres "${jest[@]}"
+  # The suites' job-queue schemas (see test/helpers/env.ts), once nothing runs any more.
+  node -e "
+    const pg = require('pg');
+    const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    c.connect().then(async () => {
+      const { rows } = await c.query(\"select nspname from pg_namespace where nspname like 't\\\\_%\\\\_jobs'\");
+      for (const r of rows) await c.query('drop schema if exists \"' + r.nspname + '\" cascade');
+      await c.end();
+    });
+  "
 fi
 # With test files named (npm test -- FILE…), the servers may have logged nothing.
 echo "== log scan"; bash test/log-scan.sh ${*:+--allow-empty} "$EIMZA_LOG_FILE" && rm -f "$EIMZA_LOG_FILE"

@@ -165,9 +165,16 @@ export async function migrateToLatest(db: Db, onProgress?: (name: string) => voi
   const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
   const schema = rows[0]?.schema ?? undefined;
   const migrator = new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  for (const r of results ?? []) if (r.status === 'Success') onProgress?.(r.migrationName);
-  if (error) throw new CaError('internal', 'database migration failed', { code: 'migrationFailed', cause: error });
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    for (const r of results ?? []) if (r.status === 'Success') onProgress?.(r.migrationName);
+    if (!error) return;
+    // Kysely's introspection reads the whole catalogue: another schema dropped at that moment on a
+    // shared server (invalid_schema_name) is not our failure; look again.
+    const otherSchemaVanished = (error as { code?: unknown }).code === '3F000' && attempt < 5;
+    if (!otherSchemaVanished) throw new CaError('internal', 'database migration failed', { code: 'migrationFailed', cause: error });
+    await new Promise((r) => setTimeout(r, 100 * attempt));
+  }
 }
 
 export async function pingDatabase(db: Db): Promise<void> {
