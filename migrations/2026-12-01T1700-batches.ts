@@ -32,6 +32,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('error_code', 'text')
     .addColumn('error_message', 'text')
     .addColumn('finished_at', 'timestamptz')
+    // A worker claims an item before it signs: a second worker (the job retried after the first
+    // was presumed dead) skips it until the lease runs out.
+    .addColumn('claimed_until', 'timestamptz')
     .addPrimaryKeyConstraint('batch_item_pk', ['batch_id', 'seq'])
     .addUniqueConstraint('batch_item_id', ['batch_id', 'item_id'])
     .execute();

@@ -6,6 +6,7 @@ import { CaError, isCaError } from '../errors.js';
 import { certificatesOfKey } from '../store/certificates.js';
 import {
   batchCounts,
+  claimBatchItem,
   findBatch,
   findBatchByClientId,
   finishBatchItem,
@@ -30,6 +31,8 @@ const CHUNK = 50;
 /** Items of a chunk issued at once: enough to fill the group commit, few enough to share the CA. */
 const PARALLEL = 8;
 export const BATCH_QUEUE = 'batch-chunk';
+/** How long a claimed item is left to the worker that claimed it: longer than one issuance takes under load. */
+const ITEM_LEASE_MS = 60_000;
 
 export interface BatchItemRequest {
   id: string;
@@ -122,11 +125,17 @@ export async function runBatchChunk(ra: RaDeps, job: { batchId: string; from: nu
   const worker = async () => {
     while (next < items.length) {
       const item = items[next++]!;
+      const now = ra.ca.clock.now();
+      if (!(await inTransaction(ra.ca.db, ({ tx }) => claimBatchItem(tx, batch.id, item.seq, now, new Date(now.getTime() + ITEM_LEASE_MS))))) continue;
       const outcome = await issueBatchItem(ra, `batch:${batch.id}`, batch.principal, item);
       await inTransaction(ra.ca.db, ({ tx }) => finishBatchItem(tx, batch.id, item.seq, outcome, ra.ca.clock.now()));
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  // Items another worker still holds (or held when it died): the job fails, and the queue runs it
+  // again after its delay, when those leases have run out.
+  const left = await listBatchItems(ra.ca.db, job.batchId, { fromSeq: job.from, toSeq: job.to, state: 'queued' });
+  if (left.length > 0) throw new Error(`${left.length} items of batch ${batch.id} are held by another worker`);
   const counts = await batchCounts(ra.ca.db, batch.id);
   if (counts.queued === 0) await inTransaction(ra.ca.db, ({ tx }) => markBatchFinished(tx, batch.id, ra.ca.clock.now()));
 }

@@ -83,6 +83,19 @@ export async function listBatchItems(db: Executor, batchId: string, f: { fromSeq
   }));
 }
 
+/** Takes an item for `until`, unless it is answered or another worker's lease still runs. */
+export async function claimBatchItem(db: Executor, batchId: string, seq: number, now: Date, until: Date): Promise<boolean> {
+  const r = await db
+    .updateTable('batch_item')
+    .set({ claimed_until: until })
+    .where('batch_id', '=', batchId)
+    .where('seq', '=', seq)
+    .where('state', '=', 'queued')
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 export async function finishBatchItem(
   db: Executor,
   batchId: string,

@@ -31,7 +31,9 @@ export async function openJobQueue(db: Db, schema: string, onError: (e: unknown)
   boss.on('error', onError);
   await boss.start();
   for (const name of JOB_QUEUES) {
-    if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 900 });
+    // A job whose worker died is taken up again after expireInSeconds; its items are leased one by
+    // one (src/ra/batches.ts), so a slow but living worker and its successor never sign the same item.
+    if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, retryLimit: 50, retryDelay: 10, retryBackoff: false, expireInSeconds: 120 });
   }
   return {
     async send(name, data, options = {}) {

@@ -275,6 +275,7 @@ export interface BatchItemTable {
   error_code: string | null;
   error_message: string | null;
   finished_at: Timestamp | null;
+  claimed_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface Database {

@@ -87,12 +87,22 @@ describe('POST /api/v1/batches', () => {
     const done = await until(submitted.body.id, (b) => b.state === 'done');
     const serial = done.items[0].serial as string;
     // Put the item back to queued, as if the worker had died between signing and recording it.
-    await f.pki.ctx.ca.db.updateTable('batch_item').set({ state: 'queued', serial: null, finished_at: null }).where('batch_id', '=', submitted.body.id).execute();
+    // (and its lease had run out).
+    await f.pki.ctx.ca.db.updateTable('batch_item').set({ state: 'queued', serial: null, finished_at: null, claimed_until: null }).where('batch_id', '=', submitted.body.id).execute();
     await runBatchChunk(f.pki.ctx.ra, { batchId: submitted.body.id, from: 0, to: 1 });
     const after = (await f.api('GET', `/api/v1/batches/${submitted.body.id}`, f.tokens.personalisation)).body;
     expect(after.items[0].serial).toBe(serial);
     const certificates = await f.pki.ctx.ca.db.selectFrom('certificate').select('serial').where('batch', '=', `batch:${submitted.body.id}`).execute();
     expect(certificates).toHaveLength(1);
+    // While another worker's lease on the item runs, a second worker leaves it alone (and its job fails, to be retried).
+    await f.pki.ctx.ca.db
+      .updateTable('batch_item')
+      .set({ state: 'queued', serial: null, finished_at: null, claimed_until: new Date(Date.now() + 60_000) })
+      .where('batch_id', '=', submitted.body.id)
+      .execute();
+    await expect(runBatchChunk(f.pki.ctx.ra, { batchId: submitted.body.id, from: 0, to: 1 })).rejects.toThrow(/held by another worker/);
+    expect(await f.pki.ctx.ca.db.selectFrom('certificate').select('serial').where('batch', '=', `batch:${submitted.body.id}`).execute()).toHaveLength(1);
+    await f.pki.ctx.ca.db.updateTable('batch_item').set({ state: 'issued', serial, claimed_until: null }).where('batch_id', '=', submitted.body.id).execute();
     // A key certified outside the batch is refused for the item.
     const foreign = csrPem();
     await issueCertificate(f.pki.ctx.ca, { profile: 'authentication', csr: foreign, holder: holder(), actor: 'test' });
