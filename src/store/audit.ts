@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
+import type { AuditEventTable } from './schema.js';
 import type { Executor } from './transaction.js';
 
 /** Any constant works; it names the one lock that orders audit appends (pg_advisory_xact_lock). */
@@ -70,19 +71,7 @@ export async function* readAuditLog(db: Executor, pageSize = 5000): AsyncGenerat
       .orderBy('seq')
       .limit(pageSize)
       .execute();
-    for (const r of rows) {
-      yield {
-        seq: String(r.seq),
-        occurredAt: r.occurred_at,
-        actor: r.actor,
-        action: r.action,
-        caName: r.ca_name,
-        serial: r.serial,
-        details: r.details,
-        prevHash: r.prev_hash,
-        hash: r.hash,
-      };
-    }
+    for (const r of rows) yield toAuditRow(r);
     if (rows.length < pageSize) return;
     after = String(rows[rows.length - 1]!.seq);
   }
@@ -91,19 +80,7 @@ export async function* readAuditLog(db: Executor, pageSize = 5000): AsyncGenerat
 export async function listAuditForSerial(db: Executor, serial: string): Promise<AuditRow[]> {
   const out: AuditRow[] = [];
   const rows = await db.selectFrom('audit_event').selectAll().where('serial', '=', serial).orderBy('seq').execute();
-  for (const r of rows) {
-    out.push({
-      seq: String(r.seq),
-      occurredAt: r.occurred_at,
-      actor: r.actor,
-      action: r.action,
-      caName: r.ca_name,
-      serial: r.serial,
-      details: r.details,
-      prevHash: r.prev_hash,
-      hash: r.hash,
-    });
-  }
+  for (const r of rows) out.push(toAuditRow(r));
   return out;
 }
 
@@ -113,7 +90,11 @@ export async function listAuditEvents(db: Executor, f: { afterSeq: string; limit
   if (f.serial) q = q.where('serial', '=', f.serial);
   if (f.actionPrefix) q = q.where('action', 'like', `${f.actionPrefix.replace(/[%_\\]/g, '\\$&')}%`);
   const rows = await q.execute();
-  return rows.map((r) => ({
+  return rows.map(toAuditRow);
+}
+
+function toAuditRow(r: Selectable<AuditEventTable>): AuditRow {
+  return {
     seq: String(r.seq),
     occurredAt: r.occurred_at,
     actor: r.actor,
@@ -123,5 +104,5 @@ export async function listAuditEvents(db: Executor, f: { afterSeq: string; limit
     details: r.details,
     prevHash: r.prev_hash,
     hash: r.hash,
-  }));
+  };
 }
