@@ -4,7 +4,7 @@ import type { CaDeps } from '../ca/deps.js';
 import type { ApplicationRecord } from '../domain/application.js';
 import type { CertificateRecord } from '../domain/certificate.js';
 import type { ApplicationDetails } from '../ra/applications.js';
-import { requiredTypes } from '../ra/issuance.js';
+import { requiredTypes } from '../policy/products.js';
 import { formatAmount } from '../policy/tariffs.js';
 import type { ApplicationSchema, CertificateSchema } from './schemas.js';
 

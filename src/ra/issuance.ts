@@ -155,4 +155,3 @@ function normaliseCard(card: { serialNumber: string; batch?: string | undefined 
   return { serialNumber, ...(batch ? { batch } : {}) };
 }
 
-export { requiredTypes };

@@ -26,7 +26,6 @@ import {
   listMembers,
   listServerRequests,
   listServers,
-  markEnrolmentUsed,
   markServerDecommissioned,
   serverCertificateSerials,
   findServerIdBySerial,
@@ -455,7 +454,6 @@ async function activeOrAnyServer(ra: RaDeps, serverId: string): Promise<ServerRe
   return s;
 }
 
-export { markEnrolmentUsed };
 
 // ---- CMP (RFC 4210, lightweight profile RFC 9483) ---------------------------------------------------
 

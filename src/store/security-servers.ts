@@ -111,10 +111,6 @@ export async function countEnrolmentFailure(db: Executor, ref: string): Promise<
   await db.updateTable('enrolment').set((eb) => ({ failed_attempts: eb('failed_attempts', '+', 1) })).where('ref', '=', ref).execute();
 }
 
-export async function markEnrolmentUsed(db: Executor, ref: string, at: Date): Promise<void> {
-  await db.updateTable('enrolment').set({ used_at: at }).where('ref', '=', ref).where('used_at', 'is', null).execute();
-}
-
 /** Every other enrolment of the server ends when a new one is made: one secret in circulation. */
 export async function expireEnrolments(db: Executor, serverId: string, at: Date): Promise<void> {
   await db.updateTable('enrolment').set({ expires_at: at }).where('server_id', '=', serverId).where('expires_at', '>', at).execute();

@@ -23,3 +23,10 @@ export async function rejection(p: Promise<unknown>): Promise<{ kind: string; co
   }
   throw new Error('expected a rejection');
 }
+
+/** The stable code of the CaError an action throws (anything else, or no throw, fails the test). */
+export function errorCode(action: () => unknown): string {
+  const o = outcome(action);
+  if ('ok' in o) throw new Error('did not throw');
+  return o.code;
+}

@@ -1,22 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
+import { errorCode } from '../helpers/outcome.js';
 import { APPLICATION_STATES, APPLICATION_TRANSITIONS, nextApplicationState, type ApplicationAction } from '../../src/domain/application.js';
 import { categoryOf, holderOf, validateApplicant, validateEmail, validatePhone } from '../../src/policy/applicants.js';
 import { carrierFor, profileFor, requiredTypes } from '../../src/policy/products.js';
 import { ROLE_DEFINITIONS, rolesWith } from '../../src/policy/roles.js';
 import { DEFAULT_PKI_SETTINGS, mergePkiSettings } from '../../src/policy/settings.js';
 import { formatAmount, lookupTariff, parseAmount } from '../../src/policy/tariffs.js';
-import { CaError } from '../../src/errors.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
-const code = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CaError) return e.code;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
+const code = errorCode;
 
 describe('tariffs', () => {
   it('parses and formats decimal amounts exactly, never through floats', () => {
