@@ -67,6 +67,7 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
   invalidTransition: 10,
   rateLimited: 11,
   hsmUnavailable: 12,
+  unavailable: 14,
 };
 export const EXIT_AUDIT_BROKEN = 13;
 

@@ -7,6 +7,7 @@ import { CaError, isCaError } from '../src/errors.js';
  */
 export const CKR = {
   HOST_MEMORY: 0x02,
+  SLOT_ID_INVALID: 0x03,
   GENERAL_ERROR: 0x05,
   FUNCTION_FAILED: 0x06,
   ARGUMENTS_BAD: 0x07,
@@ -47,6 +48,9 @@ type CkrName = keyof typeof CKR;
 /** The device, token or session is gone or broken: retry later or elsewhere (HTTP 503). */
 const UNAVAILABLE: ReadonlySet<number> = new Set([
   CKR.HOST_MEMORY,
+  // The slot went away: SoftHSM2 renumbers its slots at C_Initialize, and a slot whose token
+  // was missing then is no longer there.
+  CKR.SLOT_ID_INVALID,
   CKR.GENERAL_ERROR,
   CKR.DEVICE_ERROR,
   CKR.DEVICE_MEMORY,

@@ -1,11 +1,10 @@
-import { TokenFlag, type Module, type Slot, type Token } from 'graphene-pk11';
+import type { Token } from 'graphene-pk11';
 import { CaError } from '../src/errors.js';
 import type { KeyAlgorithm, KeyStore, Signer } from '../src/signing/types.js';
-import { callPkcs11 } from './pkcs11-errors.js';
 import { findTokenKey, generateTokenKeyPair, privateKeyLabelExists, type TokenKey } from './pkcs11-keys.js';
 import { acquireModule, releaseModule } from './pkcs11-module.js';
-import { Pkcs11SessionPool } from './pkcs11-session-pool.js';
 import { createPkcs11Signer } from './pkcs11-signer.js';
+import { TokenConnection } from './pkcs11-token.js';
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from './pkcs11-uri.js';
 
 export interface Pkcs11KeyStoreOptions {
@@ -17,42 +16,54 @@ export interface Pkcs11KeyStoreOptions {
   pin: string;
   /** Sessions for concurrent signing (default 8); the libuv pool size also bounds parallelism. */
   maxSessions?: number;
+  /** While the token is away, at most one reconnect attempt per this many milliseconds (default 1000). */
+  reconnectIntervalMs?: number;
 }
 
 const DEFAULT_MAX_SESSIONS = 8;
+const DEFAULT_RECONNECT_INTERVAL_MS = 1000;
 const MAX_LABEL_LENGTH = 128;
 
 /**
  * Opens the token and logs in once, so that a wrong PIN or a missing token fails at startup
- * rather than at the first signature.
+ * rather than at the first signature. Later outages (token removed, sessions lost) are handled
+ * by the token connection: operations fail with hsmUnavailable while the token is away, and the
+ * store reconnects by itself when it is back (hsm/pkcs11-token.ts).
  */
 export async function createPkcs11KeyStore(options: Pkcs11KeyStoreOptions): Promise<KeyStore> {
   const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
   if (!Number.isInteger(maxSessions) || maxSessions < 1) {
     throw new CaError('malformed', 'maxSessions must be a positive integer', { code: 'invalidConfig' });
   }
+  const reconnectIntervalMs = options.reconnectIntervalMs ?? DEFAULT_RECONNECT_INTERVAL_MS;
+  if (!Number.isFinite(reconnectIntervalMs) || reconnectIntervalMs < 0) {
+    throw new CaError('malformed', 'reconnectIntervalMs must be a non-negative number', { code: 'invalidConfig' });
+  }
   const module = acquireModule(options.modulePath);
-  let pool: Pkcs11SessionPool | undefined;
+  const connection = new TokenConnection(module, { tokenLabel: options.tokenLabel, pin: options.pin, maxSessions, reconnectIntervalMs });
   try {
-    const { slot, token } = findTokenSlot(module, options.tokenLabel);
-    pool = new Pkcs11SessionPool(slot, options.pin, maxSessions);
-    await pool.use(() => undefined);
-    return pkcs11KeyStore(module, pool, slot, token);
+    await connection.open();
   } catch (error) {
-    await pool?.close();
+    await connection.close();
     releaseModule(module);
     throw error;
   }
+  let closed = false;
+  return pkcs11KeyStore(connection, async () => {
+    if (closed) return;
+    closed = true;
+    await connection.close();
+    releaseModule(module);
+  });
 }
 
-function pkcs11KeyStore(module: Module, pool: Pkcs11SessionPool, slot: Slot, token: Token): KeyStore {
-  let closed = false;
+function pkcs11KeyStore(connection: TokenConnection, close: () => Promise<void>): KeyStore {
   // Serializes generateKey, so two calls with one label cannot both pass the duplicate check.
   let generating: Promise<unknown> = Promise.resolve();
 
-  function signerFor(key: TokenKey): Signer {
-    const keyUri = formatPkcs11Uri({ token: token.label, object: key.label, id: key.id, type: 'private' });
-    return createPkcs11Signer(pool, keyUri, key, (session) => findTokenKey(session, { id: key.id }));
+  function signerFor(key: TokenKey, epoch: number): Signer {
+    const keyUri = formatPkcs11Uri({ token: connection.token.label, object: key.label, id: key.id, type: 'private' });
+    return createPkcs11Signer(connection, keyUri, key, (session) => findTokenKey(session, { id: key.id }), epoch);
   }
 
   return {
@@ -62,14 +73,18 @@ function pkcs11KeyStore(module: Module, pool: Pkcs11SessionPool, slot: Slot, tok
       checkLabel(label);
       checkAlgorithm(algorithm);
       const generation = generating.then(() =>
-        pool.use(async (session) => {
-          if (privateKeyLabelExists(session, label)) {
-            throw new CaError('conflict', `the token already holds a private key labelled "${label}"`, {
-              code: 'keyLabelExists',
-            });
-          }
-          return signerFor(await generateTokenKeyPair(session, label, algorithm));
-        }),
+        // Not retried after an outage: the first attempt may have made the key before it failed.
+        connection.run(
+          async (session, epoch) => {
+            if (privateKeyLabelExists(session, label)) {
+              throw new CaError('conflict', `the token already holds a private key labelled "${label}"`, {
+                code: 'keyLabelExists',
+              });
+            }
+            return signerFor(await generateTokenKeyPair(session, label, algorithm), epoch);
+          },
+          { retry: false },
+        ),
       );
       generating = generation.catch(() => undefined);
       return generation;
@@ -77,42 +92,18 @@ function pkcs11KeyStore(module: Module, pool: Pkcs11SessionPool, slot: Slot, tok
 
     async openSigner(keyUri: string): Promise<Signer> {
       const uri = parsePkcs11Uri(keyUri);
-      checkUriNamesKeyOfToken(uri, token);
-      const key = await pool.use((session) => findTokenKey(session, { id: uri.id, label: uri.object }));
-      return signerFor(key);
+      checkUriNamesKeyOfToken(uri, connection.token);
+      return connection.use((session, epoch) => signerFor(findTokenKey(session, { id: uri.id, label: uri.object }), epoch));
     },
 
-    /** C_GetTokenInfo on the store's slot: fails (hsmUnavailable) when the token was removed or the device is gone. */
-    async check(): Promise<void> {
-      if (closed) throw new CaError('hsmUnavailable', 'the PKCS#11 key store is closed', { code: 'hsmUnavailable' });
-      const present = callPkcs11('C_GetTokenInfo', () => slot.getToken());
-      if (present.label !== token.label) {
-        throw new CaError('hsmUnavailable', `the token in the slot is no longer "${token.label}"`, { code: 'hsmTokenNotFound' });
-      }
-    },
+    /**
+     * C_GetTokenInfo on the store's slot: fails (hsmUnavailable) when the token was removed or
+     * the device is gone, and, like every operation, reconnects when that is due.
+     */
+    check: () => connection.check(),
 
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      await pool.close();
-      releaseModule(module);
-    },
+    close,
   };
-}
-
-function findTokenSlot(module: Module, tokenLabel: string): { slot: Slot; token: Token } {
-  const slots = callPkcs11('C_GetSlotList', () => Array.from(module.getSlots(true)));
-  for (const slot of slots) {
-    const token = callPkcs11('C_GetTokenInfo', () => slot.getToken());
-    if (token.label !== tokenLabel) continue;
-    if (!(token.flags & TokenFlag.TOKEN_INITIALIZED) || !(token.flags & TokenFlag.USER_PIN_INITIALIZED)) {
-      throw new CaError('hsmUnavailable', `token "${tokenLabel}" is not initialized`, { code: 'hsmTokenNotInitialized' });
-    }
-    return { slot, token };
-  }
-  throw new CaError('hsmUnavailable', `no token labelled "${tokenLabel}" in the PKCS#11 module`, {
-    code: 'hsmTokenNotFound',
-  });
 }
 
 /**

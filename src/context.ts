@@ -11,7 +11,8 @@ import { CaDirectory } from './ca/directory.js';
 import { createIssuanceWriters } from './ca/record-and-sign.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/config.js';
-import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { openEmbeddedDataDir } from './data-dir-check.js';
+import type { DataDirLock } from './data-dir-lock.js';
 import { CaError } from './errors.js';
 import { DEFAULT_PKI_SETTINGS, mergePkiSettings, type PkiSettings } from './policy/settings.js';
 import { KeyRegistry, type HsmErrorHook } from './signing/registry.js';
@@ -59,13 +60,12 @@ export interface ContextOptions {
 
 export async function openContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
   let lock: DataDirLock | null = null;
-  if (config.database.kind === 'pglite') lock = acquireDataDirLock(config.dataDir);
   let db: Db;
-  try {
+  if (config.database.kind === 'pglite') {
+    // Checked first: a read-only, full or unwritable data directory is one clear error (src/data-dir-check.ts).
+    ({ value: db, lock } = await openEmbeddedDataDir(config, () => openDatabase(databaseTarget(config, options))));
+  } else {
     db = await openDatabase(databaseTarget(config, options));
-  } catch (e) {
-    lock?.release();
-    throw e;
   }
   const settings: PkiSettings = mergePkiSettings(DEFAULT_PKI_SETTINGS, config.pki);
   const clock = options.clock ?? systemClock;
@@ -194,7 +194,8 @@ export async function openContext(config: Config, options: ContextOptions = {}):
                 ocsp.evict(serial);
                 crlPublisher.scheduleDelta(caName);
               },
-              () => ocsp.reloadIssuers(),
+              // Reconnected: what was sent meanwhile is lost, so forget every cached answer (and a renewed responder).
+              () => void cas.reload().then(() => ocsp.reloadIssuers(), logError),
               logError,
             )
           : null;

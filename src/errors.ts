@@ -15,6 +15,8 @@ export const ERROR_KINDS = [
   'invalidTransition',
   'rateLimited',
   'hsmUnavailable',
+  /** Something the CA depends on (the database) is down for now: retry later (HTTP 503). */
+  'unavailable',
   'internal',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
@@ -36,6 +38,11 @@ export class CaError extends Error {
 
 export function isCaError(e: unknown): e is CaError {
   return e instanceof CaError;
+}
+
+/** The HSM or the database is away for now: the same request may succeed later, so it is no answer to keep. */
+export function isTransient(e: unknown): boolean {
+  return isCaError(e) && (e.kind === 'hsmUnavailable' || e.kind === 'unavailable');
 }
 
 /** Shorthand constructors keep call sites short and the kinds greppable. */

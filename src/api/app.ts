@@ -101,6 +101,7 @@ export function problemHandler(log: Log): ErrorRequestHandler {
     const problem = toProblem(err, (e) => log('error', 'unexpected error', { requestId: requestIdOfResponse(res), error: e instanceof Error ? e.stack : String(e) }));
     res.locals.problemCode = problem.code;
     if (problem.status === 429) res.setHeader('Retry-After', '60');
+    if (problem.status === 503) res.setHeader('Retry-After', '5');
     res.status(problem.status).type('application/problem+json').json(problem);
   };
 }

@@ -34,7 +34,7 @@ export function createOcspHandler(responder: OcspResponder, log: Log, observer: 
       send(res, cached, cacheable);
       observer.answered(cached.result, 200, req.method!, startedAt);
     } else {
-      void answer(responder, body, res, cacheable, log).then((result) => observer.answered(result, 200, req.method!, startedAt));
+      void answer(responder, body, res, cacheable, log).then((result) => observer.answered(result, result === 'tryLater' ? 503 : 200, req.method!, startedAt));
     }
   };
   const refused = (req: IncomingMessage, res: ServerResponse, status: 400 | 413, startedAt: number): void => {
@@ -92,7 +92,10 @@ function send(res: ServerResponse, a: OcspAnswer, cacheable: boolean): void {
   } else {
     headers['cache-control'] = 'no-store';
   }
-  res.writeHead(200, headers);
+  // tryLater: the database or the responder key is away. 503 with Retry-After tells load balancers
+  // and HTTP clients too; the body is still the OCSP answer (RFC 6960 §2.3) for OCSP clients.
+  if (a.result === 'tryLater') headers['retry-after'] = 5;
+  res.writeHead(a.result === 'tryLater' ? 503 : 200, headers);
   res.end(a.der);
 }
 

@@ -14,6 +14,7 @@ export const HTTP_STATUS: Record<ErrorKind, number> = {
   invalidTransition: 409,
   rateLimited: 429,
   hsmUnavailable: 503,
+  unavailable: 503,
   internal: 500,
 };
 

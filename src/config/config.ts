@@ -79,6 +79,8 @@ const ConfigFileSchema = z
       })
       .strict()
       .optional(),
+    /** The data directory's free space: a start with less than minFreeMb (default 64; 0 = no minimum) is refused (dataDirFull). */
+    storage: z.object({ minFreeMb: z.number().int().min(0).optional() }).strict().optional(),
     /** Overrides of the PKI settings (policy OIDs, URLs, validity…); see src/policy/settings.ts. */
     pki: z.record(z.string(), z.unknown()).optional(),
   })
@@ -97,6 +99,8 @@ export interface Config {
   ca: { rootAlgorithm: string; issuingAlgorithm: string; reservationGraceMs: number };
   notify: NotifyConfig;
   ra: { enrolmentKeyFile: string; enrolmentValidityHours: number; fourEyes: boolean };
+  /** Checked at start for the embedded database (src/data-dir-check.ts). */
+  storage: { minFreeMb: number };
   pki: Record<string, unknown>;
 }
 
@@ -165,6 +169,7 @@ export function loadConfig(dataDirInput: string, env: NodeJS.ProcessEnv = proces
       enrolmentValidityHours: c.ra?.enrolmentValidityHours ?? 72,
       fourEyes: c.ra?.fourEyes ?? false,
     },
+    storage: { minFreeMb: minFreeMb(env.EIMZA_MIN_FREE_MB, c.storage?.minFreeMb) },
     pki: { ...(c.pki ?? {}), ...(publicUrl ? { publicBaseUrl: publicUrl } : {}) },
   };
 }
@@ -217,6 +222,13 @@ function logConfig(l: z.infer<typeof ConfigFileSchema>['log'], env: NodeJS.Proce
   }
   const file = env.EIMZA_LOG_FILE ?? l?.file;
   return { level, ...(file ? { file } : {}) };
+}
+
+function minFreeMb(fromEnv: string | undefined, fromFile: number | undefined): number {
+  if (fromEnv === undefined || fromEnv === '') return fromFile ?? 64;
+  const n = Number(fromEnv);
+  if (!Number.isInteger(n) || n < 0) throw new CaError('malformed', `EIMZA_MIN_FREE_MB must be a whole number of MB, 0 or more (got ${fromEnv})`, { code: 'invalidConfig' });
+  return n;
 }
 
 function parseBackend(v: string): 'auto' | 'pkcs11' | 'software' {

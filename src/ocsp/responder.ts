@@ -2,7 +2,7 @@ import type { CaDirectory } from '../ca/directory.js';
 import type { Clock } from '../clock.js';
 import type { CertificateRecord } from '../domain/certificate.js';
 import type { Serial } from '../domain/serial.js';
-import { isCaError } from '../errors.js';
+import { isCaError, isTransient } from '../errors.js';
 import type { RevocationSettings } from '../policy/settings.js';
 import { findCertificate, findCertificatesBySerial } from '../store/certificates.js';
 import { findOcspResponse, listStaleOcspResponses, upsertOcspResponses, type StoredOcspResponse } from '../store/ocsp-responses.js';
@@ -103,11 +103,11 @@ export class OcspResponder {
       if (isCaError(e) && e.kind === 'malformed') return uncacheable(ocspErrorResponse('malformedRequest'), 'malformed');
       throw e;
     }
-    const index = await this.issuerIndex();
-    const first = request.certIds[0]!;
-    const issuer = index.find(first);
-    if (!issuer) return uncacheable(ocspErrorResponse('unauthorized'), 'unauthorized');
     try {
+      const index = await this.issuerIndex();
+      const first = request.certIds[0]!;
+      const issuer = index.find(first);
+      if (!issuer) return uncacheable(ocspErrorResponse('unauthorized'), 'unauthorized');
       if (request.certIds.length === 1 && !request.nonce && first.hash && (PRESIGNED_HASHES as readonly string[]).includes(first.hash)) {
         const cached = await this.cachedAnswer(issuer, first);
         if (cached) {
@@ -123,7 +123,7 @@ export class OcspResponder {
       return uncacheable(live.der, live.result);
     } catch (e) {
       // The database or the responder key is unavailable: RFC 6960 §2.3 tryLater, not a crash.
-      if (isCaError(e) && (e.kind === 'hsmUnavailable' || e.code === 'databaseUnavailable')) return uncacheable(ocspErrorResponse('tryLater'), 'tryLater');
+      if (isTransient(e)) return uncacheable(ocspErrorResponse('tryLater'), 'tryLater');
       throw e;
     }
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendAudit } from '../audit/log.js';
 import { checkCsr, issueCertificate } from '../ca/issue.js';
 import type { Holder } from '../domain/holder.js';
-import { CaError, isCaError } from '../errors.js';
+import { CaError, isCaError, isTransient } from '../errors.js';
 import { certificatesOfKey } from '../store/certificates.js';
 import {
   batchCounts,
@@ -63,7 +63,7 @@ export async function submitBatch(ra: RaDeps, p: Principal, input: { id: string;
   const existing = await findBatchByClientId(ra.ca.db, principal, input.id);
   if (existing) return { view: await batchView(ra, existing), created: false };
   const jobs = ra.jobs;
-  if (!jobs) throw new CaError('hsmUnavailable', 'the job queue is not running on this node', { code: 'jobQueueUnavailable' });
+  if (!jobs) throw new CaError('unavailable', 'the job queue is not running on this node', { code: 'jobQueueUnavailable' });
   const batch: BatchRecord = { id: randomUUID(), principal, clientId: input.id, itemCount: input.items.length, createdAt: ra.ca.clock.now(), finishedAt: null };
   const items: BatchItemInput[] = input.items.map((it, seq) => ({ seq, itemId: it.id, profile: it.profile, holder: it.holder, csr: it.csr, cardNumber: it.cardNumber ?? null }));
   try {
@@ -127,8 +127,10 @@ export async function runBatchChunk(ra: RaDeps, job: { batchId: string; from: nu
       const item = items[next++]!;
       const now = ra.ca.clock.now();
       if (!(await inTransaction(ra.ca.db, ({ tx }) => claimBatchItem(tx, batch.id, item.seq, now, new Date(now.getTime() + ITEM_LEASE_MS))))) continue;
-      const outcome = await issueBatchItem(ra, `batch:${batch.id}`, batch.principal, item);
-      await inTransaction(ra.ca.db, ({ tx }) => finishBatchItem(tx, batch.id, item.seq, outcome, ra.ca.clock.now()));
+      // The item is ours for its lease: if the database or HSM goes away now, keep it and try again
+      // here (issueBatchItem may run twice) rather than leave it to wait for the lease to run out.
+      const outcome = await whileTransient(() => issueBatchItem(ra, `batch:${batch.id}`, batch.principal, item));
+      await whileTransient(() => inTransaction(ra.ca.db, ({ tx }) => finishBatchItem(tx, batch.id, item.seq, outcome, ra.ca.clock.now())));
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
@@ -138,6 +140,21 @@ export async function runBatchChunk(ra: RaDeps, job: { batchId: string; from: nu
   if (left.length > 0) throw new Error(`${left.length} items of batch ${batch.id} are held by another worker`);
   const counts = await batchCounts(ra.ca.db, batch.id);
   if (counts.queued === 0) await inTransaction(ra.ca.db, ({ tx }) => markBatchFinished(tx, batch.id, ra.ca.clock.now()));
+}
+
+/** Well inside ITEM_LEASE_MS, so that no other worker can have taken the item meanwhile. */
+const TRANSIENT_RETRY_MS = 30_000;
+
+async function whileTransient<T>(work: () => Promise<T>): Promise<T> {
+  const giveUpAt = Date.now() + TRANSIENT_RETRY_MS;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await work();
+    } catch (e) {
+      if (!isTransient(e) || Date.now() + delay > giveUpAt) throw e;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }
 
 export type ItemOutcome = { serial: string } | { errorCode: string; errorMessage: string };
@@ -175,7 +192,7 @@ export async function issueBatchItem(
     });
     return { serial: issued.serial };
   } catch (e) {
-    if (isCaError(e) && e.kind !== 'internal' && e.kind !== 'hsmUnavailable') return { errorCode: e.code, errorMessage: e.detail };
+    if (isCaError(e) && e.kind !== 'internal' && !isTransient(e)) return { errorCode: e.code, errorMessage: e.detail };
     throw e;
   }
 }

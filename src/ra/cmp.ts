@@ -1,5 +1,5 @@
 import { CMP_CA, loadCmpSigner, type CmpSigner } from '../ca/cmp-signer.js';
-import { CaError, isCaError } from '../errors.js';
+import { CaError, isCaError, isTransient } from '../errors.js';
 import type { ServerCertificateType } from '../policy/security-servers.js';
 import {
   buildPkiMessage,
@@ -232,7 +232,7 @@ function failureOf(e: unknown): PkiFailureInfo {
     if (e.code === 'subjectMismatch') return 'badCertTemplate';
     if (e.code === 'keyAlreadyUsed') return 'duplicateCertReq';
     if (e.code === 'notAuthorized' || e.code === 'serverDecommissioned') return 'notAuthorized';
-    if (e.code === 'systemUnavail' || e.kind === 'hsmUnavailable') return 'systemUnavail';
+    if (e.code === 'systemUnavail' || isTransient(e)) return 'systemUnavail';
   }
   return cmpFailureFor(e);
 }

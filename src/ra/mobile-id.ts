@@ -7,7 +7,7 @@ import { nextApplicationState, type ApplicationRecord, type CertificateType, typ
 import type { CertificateRecord } from '../domain/certificate.js';
 import type { MobileIdRecord } from '../domain/mobile-id.js';
 import type { StatusAction } from '../domain/status.js';
-import { CaError, isCaError } from '../errors.js';
+import { CaError, isCaError, isTransient } from '../errors.js';
 import { validateIdDocument } from '../policy/applicants.js';
 import {
   ACTIVATION_CODE_DIGITS,
@@ -513,7 +513,7 @@ async function checkField<T>(field: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (isCaError(e) && e.kind !== 'internal' && e.kind !== 'hsmUnavailable') throw new CaError(e.kind, `${field}: ${e.detail}`, { code: e.code, cause: e });
+    if (isCaError(e) && e.kind !== 'internal' && !isTransient(e)) throw new CaError(e.kind, `${field}: ${e.detail}`, { code: e.code, cause: e });
     throw e;
   }
 }

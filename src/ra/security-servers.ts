@@ -5,7 +5,7 @@ import { getCertificate } from '../ca/queries.js';
 import { changeCertificateStatus } from '../ca/status.js';
 import { isExpired } from '../domain/certificate.js';
 import type { Holder } from '../domain/holder.js';
-import { CaError } from '../errors.js';
+import { CaError, isTransient } from '../errors.js';
 import { validateEmail } from '../policy/applicants.js';
 import { validateDnsName, validateMemberClass, validateVoen } from '../policy/identifiers.js';
 import { checkKeyPolicy } from '../policy/key-policy.js';
@@ -349,7 +349,7 @@ async function issueRequest(
     await inTransaction(ra.ca.db, async ({ tx }) => {
       const current = (await findServerRequest(tx, r.id, true))!;
       current.decidedAt = null;
-      if (e instanceof CaError && e.kind !== 'internal' && e.kind !== 'hsmUnavailable') {
+      if (e instanceof CaError && e.kind !== 'internal' && !isTransient(e)) {
         current.state = 'rejected';
         current.rejectReason = `${e.code}: ${e.detail}`.slice(0, 500);
         current.decidedAt = ra.ca.clock.now();

@@ -9,12 +9,14 @@ import {
   sql,
   type DatabaseConnection,
   type Driver,
+  type QueryCompiler,
   type TransactionSettings,
 } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import pg from 'pg';
 import { migrations } from '../../migrations/index.js';
 import { CaError } from '../errors.js';
+import { databaseUnavailable, isDatabaseUnavailable } from './pg-errors.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -114,7 +116,7 @@ async function openPglite(directory: string | null): Promise<Db> {
     pglite = directory ? await PGlite.create(directory) : await PGlite.create();
   } catch (cause) {
     throw new CaError('internal', `cannot open the embedded database${directory ? ` in ${directory}` : ''}`, {
-      code: 'databaseUnavailable',
+      code: 'embeddedDatabaseFailed',
       cause,
     });
   }
@@ -123,15 +125,98 @@ async function openPglite(directory: string | null): Promise<Db> {
   return db;
 }
 
+/**
+ * How long a request waits for a connection before it is told the database is unavailable. With
+ * the server down a connect is refused at once; this bounds the other cases (a full pool, a
+ * server that accepts but does not answer) so that callers fail fast rather than queue forever.
+ */
+const CONNECT_TIMEOUT_MS = 3000;
+
 async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>): Promise<Db> {
-  if (target.schema) await ensureSchema(target.url, target.schema);
+  if (target.schema) await translateUnavailable(() => ensureSchema(target.url, target.schema!));
   const pool = new pg.Pool({
     connectionString: target.url,
     max: target.poolSize ?? 10,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     // Each connection looks in its own schema first: how test suites share one server.
     ...(target.schema ? { options: `-c search_path=${quoteIdent(target.schema)}` } : {}),
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // A connection the server closes (a restart) emits 'error': on an idle one through the pool, on
+  // one in use (between a transaction's statements) on the client itself. Unheard, either would
+  // crash the process. The pool drops a broken connection; the query that meets it fails (503).
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return new Kysely<Database>({ dialect: new UnavailableTranslatingDialect({ pool }) });
+}
+
+async function translateUnavailable<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw isDatabaseUnavailable(error) ? databaseUnavailable(error) : error;
+  }
+}
+
+/**
+ * Every way a caller meets the server (a connection, a query, BEGIN/COMMIT/ROLLBACK) turns
+ * "the server is gone" into one CaError (HTTP 503, `databaseUnavailable`), so routes, the OCSP
+ * responder and background jobs tell an outage from a bug without knowing pg's error shapes.
+ * Statement errors (constraint violations, serialization failures) pass through unchanged.
+ */
+class UnavailableTranslatingDriver implements Driver {
+  constructor(private readonly inner: Driver) {}
+
+  init(): Promise<void> {
+    return translateUnavailable(() => this.inner.init());
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await translateUnavailable(() => this.inner.acquireConnection());
+    const wrapped: WrappedConnection = {
+      executeQuery: (query) => translateUnavailable(() => connection.executeQuery(query)),
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+      // Kysely hands this object back to release and to the transaction calls: keep the inner one reachable.
+      [INNER]: connection,
+    };
+    return wrapped;
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(innerOf(connection));
+  }
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return translateUnavailable(() => this.inner.beginTransaction(innerOf(connection), settings));
+  }
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return translateUnavailable(() => this.inner.commitTransaction(innerOf(connection)));
+  }
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return translateUnavailable(() => this.inner.rollbackTransaction(innerOf(connection)));
+  }
+  savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return translateUnavailable(() => this.inner.savepoint!(innerOf(connection), name, compile));
+  }
+  rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return translateUnavailable(() => this.inner.rollbackToSavepoint!(innerOf(connection), name, compile));
+  }
+  releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return translateUnavailable(() => this.inner.releaseSavepoint!(innerOf(connection), name, compile));
+  }
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+const INNER = Symbol('inner connection');
+type WrappedConnection = DatabaseConnection & { [INNER]: DatabaseConnection };
+function innerOf(connection: DatabaseConnection): DatabaseConnection {
+  return (connection as Partial<WrappedConnection>)[INNER] ?? connection;
+}
+
+class UnavailableTranslatingDialect extends PostgresDialect {
+  override createDriver(): Driver {
+    return new UnavailableTranslatingDriver(super.createDriver());
+  }
 }
 
 async function ensureSchema(url: string, schema: string): Promise<void> {

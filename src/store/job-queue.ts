@@ -1,6 +1,28 @@
+import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import { executeRaw, type Db } from './database.js';
 import type { Executor } from './transaction.js';
+
+/**
+ * pg-boss 10 ends a job with `this.complete(…)` / `this.fail(…)` without awaiting them: with the
+ * database away at that moment the rejection is unhandled and Node ends the process. Mark those
+ * promises handled (the caller who awaits one still sees its rejection) and report through the
+ * queue's 'error' event; the job stays active and runs again after its expiry, which our jobs allow.
+ */
+function guardUnawaitedCompletions(): void {
+  const Manager = createRequire(import.meta.url)('pg-boss/src/manager.js') as { prototype: Record<string, unknown> };
+  for (const name of ['complete', 'fail']) {
+    const original = Manager.prototype[name] as ((...args: unknown[]) => Promise<unknown>) & { guarded?: true };
+    if (original.guarded) continue;
+    const guarded = function (this: { emit(event: string, e: unknown): void }, ...args: unknown[]): Promise<unknown> {
+      const result = original.apply(this, args);
+      result.catch((e: unknown) => this.emit('error', e));
+      return result;
+    };
+    Manager.prototype[name] = Object.assign(guarded, { guarded: true as const });
+  }
+}
+guardUnawaitedCompletions();
 
 /**
  * Background work on a Postgres job queue (pg-boss), so several workers, processes or machines

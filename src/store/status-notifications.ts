@@ -53,6 +53,10 @@ export async function listenStatusChanges(
       onError(e);
       scheduleReconnect();
     });
+    // A server restart may end the connection without an error event: listen again all the same.
+    c.on('end', () => {
+      if (client === c) scheduleReconnect();
+    });
     await c.connect();
     await c.query(`listen ${STATUS_CHANNEL}`);
     client = c;

@@ -78,6 +78,35 @@ describe(`status propagation (${testDatabaseKind})`, () => {
     expect(again.stderr).toMatch(/^eimza: error \[invalidTransition\]/);
   }, 120_000);
 
+  it('answers a change made through one server\'s API from the other server\'s OCSP at once (PostgreSQL: two nodes)', async () => {
+    if (servers.length < 2) {
+      // One embedded database belongs to one process: there is no second node to ask.
+      expect(testDatabaseKind).toBe('pglite');
+      return;
+    }
+    expect((await eimza('office', 'add', '--code', 'HQ2', '--kind', 'hq', '--name', 'Head office')).code).toBe(0);
+    const added = await eimza('operator', 'add', '--name', 'duty officer', '--office', 'HQ2', '--role', 'ca-operator');
+    const token = /token=(\S+)/.exec(added.stdout)![1]!;
+    const [first, second] = [servers[0]!, servers[1]!];
+    const target = otherSerials[0]!;
+    const otherCert = path.join(dir, 'other-1.pem');
+    const askSecond = async (): Promise<string> => {
+      const r = await openssl(['ocsp', '-issuer', path.join(dir, 'eimza.pem'), '-cert', otherCert, '-url', `${second.url}/ocsp`, '-CAfile', path.join(dir, 'root.pem'), '-no_nonce']);
+      expect(r.stdout + r.stderr).toContain('Response verify OK');
+      return (r.stdout.split('\n').find((l) => l.startsWith(`${otherCert}:`)) ?? '').slice(otherCert.length + 1).trim();
+    };
+    expect(await askSecond()).toBe('good'); // cached on the second node now
+    const change = async (action: string, body: object) => {
+      const r = await fetch(`${first.url}/api/v1/certificates/${target}/${action}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(r.status).toBe(200);
+      return (await r.json()) as { status: string };
+    };
+    expect((await change('suspend', { comment: 'holder reported the card lost' })).status).toBe('suspended');
+    expect(await askSecond()).toBe('revoked');
+    expect((await change('restore', {})).status).toBe('active');
+    expect(await askSecond()).toBe('good');
+  }, 60_000);
+
   it('publishes CRLs on demand from the CLI while the server runs', async () => {
     const r = await eimza('crl', 'publish', '--ca', 'eimza');
     expect(r.code).toBe(0);

@@ -112,4 +112,25 @@ describe('Pkcs11SessionPool', () => {
     expect(sessions[0]!.closed).toBe(true);
     await expect(pool.use(() => 'late')).rejects.toMatchObject({ code: 'keyStoreClosed' });
   });
+
+  test('abandon does not wait: waiters and later callers get the reason, idle sessions close now, busy ones when done', async () => {
+    const { slot, sessions } = fakeSlot({ pin: '1234' });
+    const pool = new Pkcs11SessionPool(slot, '1234', 2, 7);
+    expect(await pool.use((_session, epoch) => epoch)).toBe(7);
+    let finishRunning: () => void = () => undefined;
+    const running = pool.use(() => new Promise<void>((resolve) => (finishRunning = resolve)));
+    const alsoRunning = pool.use(() => new Promise<void>((resolve) => setTimeout(resolve, 5)));
+    await tick();
+    const waiting = pool.use(() => 'never runs');
+    const reason = new CaError('hsmUnavailable', 'token removed');
+    pool.abandon(reason);
+    await expect(waiting).rejects.toBe(reason);
+    await expect(pool.use(() => 'late')).rejects.toBe(reason);
+    await alsoRunning;
+    expect(sessions.map((session) => session.closed)).toEqual([false, true]);
+    finishRunning();
+    await running;
+    expect(sessions.every((session) => session.closed)).toBe(true);
+    await pool.close(); // nothing left to wait for
+  });
 });
