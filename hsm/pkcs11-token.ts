@@ -121,6 +121,8 @@ export class TokenConnection implements SessionRunner {
 
   /** Readiness: C_GetTokenInfo on the slot, with the label still the configured one. */
   async check(): Promise<void> {
+    // A closed store is not ready: say so as the readiness probe expects, not as a programming error.
+    if (this.#closed) throw new CaError('hsmUnavailable', 'the PKCS#11 key store is closed', { code: 'hsmUnavailable' });
     await this.use((session) => this.#checkToken(session.slot));
   }
 

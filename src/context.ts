@@ -28,6 +28,7 @@ import { openJobQueue } from './store/job-queue.js';
 import { sql } from 'kysely';
 import { ServiceMetrics } from './metrics.js';
 import { countQueuedNotifications } from './store/notifications.js';
+import { countQueuedBatchItems } from './store/batches.js';
 
 /**
  * The composition root: the one place that builds everything from configuration (and the only
@@ -75,6 +76,7 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     now: () => clock.now(),
     crlPublications: () => crl?.publications() ?? [],
     queuedNotifications: () => countQueuedNotifications(db),
+    queuedBatchItems: () => countQueuedBatchItems(db),
   });
   const keys = buildKeyRegistry(config, (operation) => metrics.hsmError(operation));
   const cas = new CaDirectory(db, keys);

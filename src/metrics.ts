@@ -10,6 +10,8 @@ export interface MetricSources {
   crlPublications(): Iterable<{ caName: string; kind: 'full' | 'delta'; thisUpdate: Date }>;
   /** Holder e-mail waiting in the outbox. */
   queuedNotifications(): Promise<number>;
+  /** Bulk-issuance items waiting for their certificate. */
+  queuedBatchItems(): Promise<number>;
 }
 
 export const OCSP_RESULTS: readonly OcspResult[] = ['good', 'revoked', 'unknown', 'mixed', 'malformed', 'unauthorized', 'tryLater', 'internalError'];
@@ -77,6 +79,14 @@ export class ServiceMetrics implements CaMetrics {
       async collect() {
         // A scrape while the database is down still shows everything else; this one is NaN then.
         this.set(await sources.queuedNotifications().catch(() => Number.NaN));
+      },
+    });
+    new Gauge({
+      name: 'eimza_batch_items_queued',
+      help: 'Bulk-issuance items (POST /api/v1/batches, all nodes) waiting for their certificate',
+      registers,
+      async collect() {
+        this.set(await sources.queuedBatchItems().catch(() => Number.NaN));
       },
     });
   }

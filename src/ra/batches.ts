@@ -118,6 +118,12 @@ export async function issueItems(ra: RaDeps, tag: string, actor: string, items: 
  * skipped, and a certificate signed before a crash is found again by its key, never signed twice.
  */
 export async function runBatchChunk(ra: RaDeps, job: { batchId: string; from: number; to: number }): Promise<void> {
+  // A short database outage is waited out here: failing the job would need the database too, and
+  // a job the queue cannot mark failed waits for its expiry (2 minutes) before it runs again.
+  await whileTransient(() => runChunkOnce(ra, job));
+}
+
+async function runChunkOnce(ra: RaDeps, job: { batchId: string; from: number; to: number }): Promise<void> {
   const batch = await findBatch(ra.ca.db, job.batchId);
   if (!batch) return;
   const items = await listBatchItems(ra.ca.db, job.batchId, { fromSeq: job.from, toSeq: job.to, state: 'queued' });

@@ -121,6 +121,12 @@ export async function batchCounts(db: Executor, batchId: string): Promise<{ queu
   return counts;
 }
 
+/** Items of every batch still waiting for a certificate: the bulk-issuance queue depth (partial index batch_item_queued). */
+export async function countQueuedBatchItems(db: Executor): Promise<number> {
+  const r = await db.selectFrom('batch_item').select(sql<string>`count(*)`.as('n')).where('state', '=', 'queued').executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
 export async function markBatchFinished(db: Executor, batchId: string, at: Date): Promise<void> {
   await db.updateTable('batch').set({ finished_at: at }).where('id', '=', batchId).where('finished_at', 'is', null).execute();
 }

@@ -105,6 +105,7 @@ describe('GET /metrics', () => {
 
     expect(sample(after, 'eimza_hsm_errors_total', { operation: 'sign' })).toBe(0);
     expect(sample(after, 'eimza_notifications_queued')).toBeGreaterThanOrEqual(0);
+    expect(sample(after, 'eimza_batch_items_queued')).toBe(0); // no batch submitted here
     // Node's own metrics are there too.
     expect(sample(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(after).toContain('nodejs_eventloop_lag_seconds');
@@ -124,7 +125,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts key store calls that fail with hsmUnavailable', async () => {
-    const metrics = new ServiceMetrics({ now: () => new Date(), crlPublications: () => [], queuedNotifications: async () => 0 });
+    const metrics = new ServiceMetrics({ now: () => new Date(), crlPublications: () => [], queuedNotifications: async () => 0, queuedBatchItems: async () => 0 });
     const broken: Signer = {
       keyUri: 'file:broken',
       algorithm: { kind: 'ec', curve: 'P-256' },
@@ -199,6 +200,7 @@ describe('liveness and readiness', () => {
         const text = await (await fetch(`${url}/metrics`)).text();
         expect(text).toContain('eimza_certificates_issued_total');
         expect(sample(text, 'eimza_notifications_queued')).toBeNaN();
+        expect(sample(text, 'eimza_batch_items_queued')).toBeNaN();
       });
     } finally {
       await ctx.dispose();
