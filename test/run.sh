@@ -24,6 +24,8 @@ fi
 
 echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "== lint"; npx eslint --max-warnings 0 .
+# The suite spawns the CLI hundreds of times: from the bundle, each starts about 3x faster.
+echo "== CLI bundle"; node cli/build.mjs
 
 jest=(node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js "$@")
 # Every server the suite runs appends its log here; test/log-scan.sh then looks for leaked secrets.
