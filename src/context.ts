@@ -24,7 +24,7 @@ import { NotificationSender, type NotifyLog } from './notify/sender.js';
 import { createActivationCodeSender } from './notify/activation-code.js';
 import type { RaDeps } from './ra/deps.js';
 import { BATCH_QUEUE, runBatchChunk } from './ra/batches.js';
-import { openJobQueue } from './store/job-queue.js';
+import { openJobQueue, type JobQueue } from './store/job-queue.js';
 import { sql } from 'kysely';
 import { ServiceMetrics } from './metrics.js';
 import { countQueuedNotifications } from './store/notifications.js';
@@ -49,6 +49,11 @@ export interface AppContext {
    * Returns the function that stops it.
    */
   startPublishing(log: (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void): Promise<() => Promise<void>>;
+  /**
+   * Bulk-issuance workers alone (`eimza batch worker`): `concurrency` jobs at a time from the
+   * shared queue, and nothing else of a server. Returns the function that stops them.
+   */
+  startBatchWorkers(log: (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void, concurrency: number): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -132,6 +137,8 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     },
   };
   let logError: (e: unknown) => void = () => {};
+  const workBatches = (jobs: JobQueue, concurrency: number) =>
+    jobs.work<{ batchId: string; from: number; to: number }>(BATCH_QUEUE, { concurrency }, (job) => runBatchChunk(ra, job));
   const crlPublisher = new CrlPublisher(ca, path.join(config.dataDir, 'crl'), (e) => logError(e));
   crl = crlPublisher;
   return {
@@ -146,10 +153,11 @@ export async function openContext(config: Config, options: ContextOptions = {}):
       logError = (e) => log('error', 'publishing failed', { error: e instanceof Error ? e.message : String(e) });
       codeLog = log;
       crlPublisher.start();
-      // Batches (bulk issuance) are queued on pg-boss in a schema beside ours; this node works them too.
+      // Batches (bulk issuance) are queued on pg-boss in a schema beside ours; this node works them
+      // too, unless it is an API/OCSP-only node (server.batchWorkers 0) whose batches run elsewhere.
       const jobs = await openJobQueue(db, await jobSchema(db), logError);
       ra.jobs = jobs;
-      await jobs.work<{ batchId: string; from: number; to: number }>(BATCH_QUEUE, { concurrency: 2 }, (job) => runBatchChunk(ra, job));
+      if (config.server.batchWorkers > 0) await workBatches(jobs, config.server.batchWorkers);
       const mail = new NotificationSender({ db, clock, config: config.notify, log });
       sender = mail;
       mail.start();
@@ -211,6 +219,16 @@ export async function openContext(config: Config, options: ContextOptions = {}):
         await jobs.stop();
         await listener?.close();
         await crlPublisher.close();
+      };
+    },
+    async startBatchWorkers(log, concurrency) {
+      logError = (e) => log('error', 'batch worker failed', { error: e instanceof Error ? e.message : String(e) });
+      const jobs = await openJobQueue(db, await jobSchema(db), logError);
+      ra.jobs = jobs;
+      await workBatches(jobs, concurrency);
+      return async () => {
+        delete ra.jobs;
+        await jobs.stop();
       };
     },
     async close() {

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { loadConfig } from '../../src/config/config.js';
+import { openContext } from '../../src/context.js';
 import { CaError } from '../../src/errors.js';
+import { createLogger, logFunction } from '../../src/logging.js';
 import { execute, progress, resolveDataDir } from '../runner.js';
 
 interface InputLine {
@@ -57,6 +60,36 @@ export function registerBatchCommands(program: Command): void {
       }
       process.stderr.write('\n');
       process.stdout.write(`issued=${issued} failed=${failed} skipped=${items.length - todo.length}\n`);
+    });
+  batch
+    .command('worker')
+    .description('work the bulk-issuance queue (POST /api/v1/batches) in a process of its own, beside API/OCSP nodes (PostgreSQL)')
+    .option('--concurrency <n>', 'jobs at a time (each issues up to 8 items at once)', (v) => Number(v), 2)
+    .addHelpText(
+      'after',
+      '\nExample:\n  EIMZA_BATCH_WORKERS=0 eimza serve      # API and OCSP nodes: no batch work on their event loop\n  eimza batch worker --concurrency 4    # on the signing machines\nStop with SIGTERM: running items finish first.',
+    )
+    .action(async (opts: { concurrency: number }, cmd: Command) => {
+      if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1 || opts.concurrency > 64) {
+        throw new CaError('malformed', '--concurrency must be a whole number from 1 to 64', { code: 'invalidArgument' });
+      }
+      const config = loadConfig(resolveDataDir(cmd.optsWithGlobals()));
+      if (config.database.kind !== 'postgres') {
+        throw new CaError('malformed', 'a batch worker of its own needs PostgreSQL (DATABASE_URL); on the embedded database `eimza serve` works the batches', {
+          code: 'workerNeedsPostgres',
+        });
+      }
+      const logger = createLogger({ level: config.log.level, ...(config.log.file ? { file: config.log.file } : {}) });
+      const app = await openContext(config);
+      const stopWorkers = await app.startBatchWorkers(logFunction(logger), opts.concurrency);
+      process.stdout.write(`e-imza batch worker running (database: postgres, keys: ${app.ca.keys.defaultBackend}, concurrency: ${opts.concurrency})\n`);
+      const stop = async () => {
+        await stopWorkers();
+        await app.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
     });
 }
 

@@ -29,6 +29,8 @@ const ConfigFileSchema = z
         port: z.number().int().min(0).max(65535).optional(),
         /** GET /metrics: true (default) for loopback clients, "any" for every client, false for none. */
         metrics: z.union([z.boolean(), z.literal('any')]).optional(),
+        /** Bulk-issuance jobs this server works at once (default 2); 0 for an API/OCSP-only node (workers: `eimza batch worker`). */
+        batchWorkers: z.number().int().min(0).max(64).optional(),
       })
       .strict()
       .optional(),
@@ -94,7 +96,7 @@ export interface Config {
     pkcs11: { modulePath?: string; tokenLabel: string; pinFile?: string; pinFromEnv?: string };
     software: { directory: string; passphraseFile: string; passphraseFromEnv?: string };
   };
-  server: { host: string; port: number; metrics: 'loopback' | 'any' | 'off' };
+  server: { host: string; port: number; metrics: 'loopback' | 'any' | 'off'; batchWorkers: number };
   log: { level: string; file?: string };
   ca: { rootAlgorithm: string; issuingAlgorithm: string; reservationGraceMs: number };
   notify: NotifyConfig;
@@ -156,6 +158,7 @@ export function loadConfig(dataDirInput: string, env: NodeJS.ProcessEnv = proces
       host: env.EIMZA_HOST ?? c.server?.host ?? '127.0.0.1',
       port,
       metrics: metricsAccess(env.EIMZA_METRICS ?? c.server?.metrics ?? true),
+      batchWorkers: batchWorkers(env.EIMZA_BATCH_WORKERS, c.server?.batchWorkers),
     },
     log: logConfig(c.log, env),
     ca: {
@@ -222,6 +225,13 @@ function logConfig(l: z.infer<typeof ConfigFileSchema>['log'], env: NodeJS.Proce
   }
   const file = env.EIMZA_LOG_FILE ?? l?.file;
   return { level, ...(file ? { file } : {}) };
+}
+
+function batchWorkers(fromEnv: string | undefined, fromFile: number | undefined): number {
+  if (fromEnv === undefined || fromEnv === '') return fromFile ?? 2;
+  const n = Number(fromEnv);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new CaError('malformed', `EIMZA_BATCH_WORKERS must be a whole number from 0 to 64 (got ${fromEnv})`, { code: 'invalidConfig' });
+  return n;
 }
 
 function minFreeMb(fromEnv: string | undefined, fromFile: number | undefined): number {
