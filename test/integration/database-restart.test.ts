@@ -161,6 +161,7 @@ run('PostgreSQL restarted under load', () => {
     await waitForDown;
     await sleep(3000);
     database.start();
+    const restartedAt = performance.now();
     phase = 'after';
     // Recovery by itself: the same process becomes ready again without being touched.
     let readiness = '';
@@ -169,6 +170,7 @@ run('PostgreSQL restarted under load', () => {
       readiness = await r.text();
       return r.status === 200;
     }, 30_000);
+    const readyAfterMs = performance.now() - restartedAt;
     if (!readyAt) console.log(readiness, server.output().slice(-4000));
     expect(readyAt).toBe(true);
     await sleep(1500);
@@ -178,6 +180,11 @@ run('PostgreSQL restarted under load', () => {
 
     const during = outcomes.filter((o) => o.phase === 'down');
     const after = outcomes.filter((o) => o.phase === 'after');
+    const count = (list: Outcome[], status: number) => list.filter((o) => o.status === status).length;
+    console.log(
+      `database-restart: ${outcomes.length} requests; while down ${during.length} (${count(during, 200)} × 200 from memory, ${count(during, 503)} × 503), ` +
+        `slowest answer while down ${Math.round(Math.max(...during.map((o) => o.ms)))} ms; ready again ${Math.round(readyAfterMs)} ms after its start; ${accepted.length} batches accepted`,
+    );
     // Never a 500, never a dropped connection, before, during or after.
     expect(outcomes.filter((o) => o.status === 0 || (o.status >= 500 && o.status !== 503))).toEqual([]);
     // While down: the pre-signed answer from memory, everything else 503 with its reason.
