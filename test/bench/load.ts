@@ -16,7 +16,9 @@
  * ("ocspPost=44,ocspGet=28,ocspNonce=8,statusPage=8,deskRead=8,deskWrite=4") the weights by which
  * each user draws its next request; BENCH_BATCH_SIZE (500) and BENCH_BATCHES_IN_FLIGHT (2);
  * BENCH_CERTS (600) the certificates issued before the run; BENCH_PEER_SECONDS (10) each
- * OCSP-only run; BENCH_CPU_PROF=DIR runs the server under node --cpu-prof; BENCH_KEEP=1 keeps the
+ * OCSP-only run; BENCH_BATCH_WORKER=1 (with BENCH_DATABASE_URL) starts serve with
+ * EIMZA_BATCH_WORKERS=0 and a separate `eimza batch worker` process for the batches;
+ * BENCH_CPU_PROF=DIR runs the server under node --cpu-prof; BENCH_KEEP=1 keeps the
  * temporary directory (server log included); BENCH_MAX_MINUTES (SECONDS/60 + 20) a watchdog.
  *
  * 1. Population, in-process before the server starts (a fresh data directory: software key store,
@@ -47,7 +49,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -88,6 +90,9 @@ const MAX_MINUTES = envInt('BENCH_MAX_MINUTES', Math.ceil(SECONDS / 60) + 20, 1,
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : null;
 const KEEP = process.env.BENCH_KEEP === '1';
 const pgUrl = process.env.BENCH_DATABASE_URL || null;
+/** Batches worked by a separate `eimza batch worker` (serve with EIMZA_BATCH_WORKERS=0); PostgreSQL only. */
+const BATCH_WORKER = process.env.BENCH_BATCH_WORKER === '1';
+if (BATCH_WORKER && !pgUrl) throw new Error('BENCH_BATCH_WORKER=1 needs BENCH_DATABASE_URL (a batch worker of its own needs PostgreSQL)');
 
 const DEFAULT_MIX: LoadMix = { ocspPost: 44, ocspGet: 28, ocspNonce: 8, statusPage: 8, deskRead: 8, deskWrite: 4 };
 const MIX: LoadMix = { ...DEFAULT_MIX };
@@ -252,10 +257,23 @@ process.on('exit', () => {
   killEverything();
   if (workToRemove) removeDir(workToRemove);
 });
+/** The PostgreSQL schema of this run, dropped however the run ends (main's finally, or a signal). */
+let schemaToDrop: string | null = null;
+
+async function dropRunSchemas(): Promise<void> {
+  const schema = schemaToDrop;
+  schemaToDrop = null;
+  if (!schema || !pgUrl) return;
+  for (const s of [schema, `${schema}_jobs`]) await dropSchema(pgUrl, s).catch((e: unknown) => process.stderr.write(`could not drop schema ${s}: ${String(e)}\n`));
+}
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     process.stderr.write(`\n${signal}: stopping every child\n`);
-    process.exit(130);
+    killEverything();
+    const exit = () => process.exit(130);
+    setTimeout(exit, 10_000).unref();
+    void dropRunSchemas().finally(exit);
   });
 }
 const watchdog = setTimeout(() => {
@@ -263,6 +281,22 @@ const watchdog = setTimeout(() => {
   process.exit(2);
 }, MAX_MINUTES * 60_000);
 watchdog.unref();
+
+/**
+ * What `cli/eimza.js` will run: its esbuild bundle when that is newer than every source (the rule
+ * of cli/eimza.js, repeated here only to say so in the report), else the sources through tsx.
+ */
+function serverCode(): string {
+  const bundle = path.join(ROOT, 'node_modules/.cache/eimza/eimza.mjs');
+  if (process.env.EIMZA_FROM_SOURCES || !existsSync(bundle)) return 'sources through tsx';
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const f = path.join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(f) : e.name.endsWith('.ts') ? statSync(f).mtimeMs : 0);
+    }, 0);
+  const built = statSync(bundle).mtimeMs;
+  return ['src', 'cli', 'hsm', 'migrations'].every((d) => newest(path.join(ROOT, d)) < built) ? 'the esbuild bundle' : 'sources through tsx (the bundle is older)';
+}
 
 // ---- /proc ---------------------------------------------------------------------------------------
 
@@ -521,6 +555,8 @@ interface ClientRun {
   clientCpu: number;
   /** The responder's CPU over the window, seconds. */
   serverCpu: number;
+  /** The batch worker's CPU over the window, seconds (NaN without one). */
+  workerCpu: number;
   samples: Sample[];
   windowStartRss: number;
   windowEndRss: number;
@@ -561,7 +597,13 @@ async function scrape(base: string): Promise<Omit<Sample, 't' | 'rss'>> {
   }
 }
 
-async function runClient(where: Namespace | null, config: LoadClientConfig, work: string, name: string, server: { pid: number | undefined; metricsBase: string | null }): Promise<ClientRun> {
+async function runClient(
+  where: Namespace | null,
+  config: LoadClientConfig,
+  work: string,
+  name: string,
+  server: { pid: number | undefined; metricsBase: string | null; workerPid?: number | undefined },
+): Promise<ClientRun> {
   const configFile = path.join(work, `client-${name}.json`);
   const resultFile = path.join(work, `result-${name}.json`);
   writeFileSync(configFile, JSON.stringify(config));
@@ -577,6 +619,8 @@ async function runClient(where: Namespace | null, config: LoadClientConfig, work
   let serverCpu = NaN;
   let windowStartRss = NaN;
   let windowEndRss = NaN;
+  let workerCpu0 = NaN;
+  let workerCpu = NaN;
   let sampling: NodeJS.Timeout | null = null;
   let scraping: NodeJS.Timeout | null = null;
   let lastScrape: Awaited<ReturnType<typeof scrape>> = { heapUsed: null, heapTotal: null, external: null, loopP99: null, loopMax: null };
@@ -595,6 +639,7 @@ async function runClient(where: Namespace | null, config: LoadClientConfig, work
           inWindow = true;
           clientCpu0 = cpuSeconds(child.pid);
           serverCpu0 = cpuSeconds(server.pid);
+          workerCpu0 = cpuSeconds(server.workerPid);
           windowStartRss = memory(server.pid).rss;
           if (server.metricsBase) {
             const base = server.metricsBase;
@@ -608,6 +653,7 @@ async function runClient(where: Namespace | null, config: LoadClientConfig, work
           inWindow = false;
           clientCpu = cpuSeconds(child.pid) - clientCpu0;
           serverCpu = cpuSeconds(server.pid) - serverCpu0;
+          workerCpu = cpuSeconds(server.workerPid) - workerCpu0;
           windowEndRss = memory(server.pid).rss;
           if (sampling) clearInterval(sampling);
           if (scraping) clearInterval(scraping);
@@ -627,7 +673,7 @@ async function runClient(where: Namespace | null, config: LoadClientConfig, work
   } finally {
     clearTimeout(timer);
   }
-  return { result: JSON.parse(readFileSync(resultFile, 'utf8')) as LoadResult, clientCpu, serverCpu, samples, windowStartRss, windowEndRss };
+  return { result: JSON.parse(readFileSync(resultFile, 'utf8')) as LoadResult, clientCpu, serverCpu, workerCpu, samples, windowStartRss, windowEndRss };
 }
 
 // ---- the server ----------------------------------------------------------------------------------
@@ -772,6 +818,7 @@ async function main(): Promise<number> {
     const env: Record<string, string> = { EIMZA_KEYSTORE: 'software', EIMZA_KEYSTORE_PASSPHRASE: 'bench' };
     if (pgUrl) {
       schema = `bench_load_${runId}`;
+      schemaToDrop = schema;
       const client = new pg.Client({ connectionString: pgUrl });
       await client.connect();
       await client.query(`create schema ${schema}`);
@@ -795,9 +842,22 @@ async function main(): Promise<number> {
 
     // ---- ours: warm-up and checks
     const logFile = path.join(work, 'serve.log');
-    phase('starting eimza serve');
-    const server = await startServer(dataDir, childEnv, logFile);
-    const serverRef = { pid: server.child.pid, metricsBase: server.base };
+    const code = serverCode();
+    phase(`starting eimza serve (${code})`);
+    const server = await startServer(dataDir, BATCH_WORKER ? { ...childEnv, EIMZA_BATCH_WORKERS: '0' } : childEnv, logFile);
+    let worker: ChildProcess | null = null;
+    if (BATCH_WORKER) {
+      phase('starting eimza batch worker (serve has EIMZA_BATCH_WORKERS=0)');
+      const logFd = openSync(path.join(work, 'batch-worker.log'), 'a');
+      try {
+        worker = launch(null, process.execPath, [EIMZA, '--data-dir', dataDir, 'batch', 'worker', '--concurrency', '2'], { env: childEnv, stderr: logFd });
+      } finally {
+        closeSync(logFd);
+      }
+      await waitForOutput(worker, /batch worker running/, 120_000, 'eimza batch worker');
+      worker.stdout!.resume();
+    }
+    const serverRef = { pid: server.child.pid, metricsBase: server.base, workerPid: worker?.pid };
     let alone: ClientRun | null = null;
     let mixed: ClientRun;
     let batchWarm: { rate: number; failed: number };
@@ -862,6 +922,7 @@ async function main(): Promise<number> {
       );
       hwmEnd = memory(server.child.pid).hwm;
     } finally {
+      if (worker) await stop(worker);
       await stop(server.child);
     }
     const serverLog = logErrors(logFile);
@@ -937,7 +998,8 @@ async function main(): Promise<number> {
     console.log(`bench:load — machine: nproc ${cores} (${os.cpus()[0]?.model.trim() ?? 'CPU ?'}), node ${process.version}, ${execFileSync('openssl', ['version'], { encoding: 'utf8' }).trim()}; load average at start ${loadAtStart}`);
     console.log(
       `population: ${CERTS} certificates (signature/authentication, P-256, P-256 CA) for ${population.fins.length} holders: ${counts.active} active, ${counts.suspended} suspended, ${counts.revoked} revoked (${REASONS.join(', ')}); ` +
-        `4 offices with a clerk and a supervisor each; database ${pgUrl ? `postgres (schema ${schema})` : 'pglite'}; software key store; made in ${population.seconds.toFixed(0)} s`,
+        `4 offices with a clerk and a supervisor each; database ${pgUrl ? `postgres (schema ${schema})` : 'pglite'}; software key store; made in ${population.seconds.toFixed(0)} s; ` +
+        `eimza serve ran ${code}`,
     );
     const mixText = Object.entries(MIX).map(([k, v]) => `${k} ${v}`).join(', ');
     console.log(
@@ -946,7 +1008,8 @@ async function main(): Promise<number> {
         `${WARMUP_SECONDS} s warm-up, then ${SECONDS} s measured; one load-generator process (node:http keep-alive, ≤ ${USERS + 8} connections)`,
     );
     console.log(
-      `load generator CPU in the window: ${((mixed.clientCpu / SECONDS) * 100).toFixed(0)}% of one core; server CPU: ${((mixed.serverCpu / SECONDS) * 100).toFixed(0)}% of one core`,
+      `load generator CPU in the window: ${((mixed.clientCpu / SECONDS) * 100).toFixed(0)}% of one core; server CPU: ${((mixed.serverCpu / SECONDS) * 100).toFixed(0)}% of one core` +
+        (BATCH_WORKER ? `; batches worked by a separate \`eimza batch worker --concurrency 2\` (serve with EIMZA_BATCH_WORKERS=0), its CPU ${((mixed.workerCpu / SECONDS) * 100).toFixed(0)}% of one core` : ''),
     );
     console.log();
     console.log(`mixed load, ${SECONDS} s:`);
@@ -1050,9 +1113,7 @@ async function main(): Promise<number> {
     return targets.every((t) => t.met) ? 0 : 1;
   } finally {
     killEverything();
-    if (schema && pgUrl) {
-      for (const s of [schema, `${schema}_jobs`]) await dropSchema(pgUrl, s).catch((e: unknown) => process.stderr.write(`could not drop schema ${s}: ${String(e)}\n`));
-    }
+    await dropRunSchemas();
     if (workToRemove && existsSync(workToRemove)) removeDir(workToRemove);
     workToRemove = null;
   }
