@@ -7,10 +7,20 @@ export interface CliResult {
   stderr: string;
 }
 
+/** How the CLI is started: `prefix` runs it through another command (e.g. `nsenter … --` into a mount namespace). */
+export interface LaunchOptions {
+  prefix?: string[];
+}
+
+function cliCommand(args: string[], options: LaunchOptions): [string, string[]] {
+  const [command, ...rest] = [...(options.prefix ?? []), process.execPath, path.resolve('cli/eimza.js'), ...args];
+  return [command!, rest];
+}
+
 /** Runs `eimza …` as a user would: a separate process, the real bin script. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: LaunchOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.resolve('cli/eimza.js'), ...args], {
+    const child = spawn(...cliCommand(args, options), {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -24,9 +34,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 }
 
 /** Starts `eimza serve --port 0` and resolves with its URL once it prints it. */
-export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ url: string; child: ChildProcess; output: () => string; stop: () => Promise<void> }> {
+export function startServe(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: LaunchOptions = {},
+): Promise<{ url: string; child: ChildProcess; output: () => string; stop: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.resolve('cli/eimza.js'), ...args], {
+    const child = spawn(...cliCommand(args, options), {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

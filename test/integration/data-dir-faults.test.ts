@@ -21,7 +21,6 @@ import { execFileAsync, removeDir, tempDir, testDatabaseKind } from '../helpers/
  * made (not root) with the reason printed — but in CI, which runs as root, that is a failure.
  */
 const EXIT_UNAVAILABLE = 14;
-const cli = path.resolve('cli/eimza.js');
 
 function isolationProblem(): string | null {
   if (testDatabaseKind !== 'pglite') return 'the embedded database only (this is the PostgreSQL pass)';
@@ -67,45 +66,14 @@ class MountNamespace {
   }
 
   eimza(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('nsenter', this.enter([process.execPath, cli, ...args]), { env: serviceEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    return runCli(args, serviceEnv(extraEnv), { prefix: ['nsenter', ...this.enter([])] });
   }
 
   /** `eimza serve --port 0` in the namespace, once it prints its URL; stop() sends SIGTERM. */
-  serve(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-    const child = spawn('nsenter', this.enter([process.execPath, cli, '--data-dir', dataDir, 'serve', '--port', '0']), {
-      env: serviceEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.servers.push(child);
-    return new Promise((resolve, reject) => {
-      let out = '';
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        const m = /health\s+(http:\/\/\S+)\/health/.exec(out);
-        if (!m) return;
-        child.removeAllListeners('exit');
-        resolve({
-          url: m[1]!,
-          stop: () =>
-            new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
-              child.once('exit', () => done());
-              child.kill('SIGTERM');
-            }),
-        });
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
-    });
+  async serve(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+    const server = await startServe(['--data-dir', dataDir, 'serve', '--port', '0'], serviceEnv(), { prefix: ['nsenter', ...this.enter([])] });
+    this.servers.push(server.child);
+    return server;
   }
 
   close(): void {
@@ -117,9 +85,8 @@ class MountNamespace {
 
 /** The service's environment: the embedded database (never a DATABASE_URL from outside), software keys. */
 function serviceEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, EIMZA_KEYSTORE: 'software', ...extra };
-  delete env.DATABASE_URL;
-  return env;
+  // Merged over process.env by the helpers: undefined drops a DATABASE_URL from outside.
+  return { EIMZA_KEYSTORE: 'software', ...extra, DATABASE_URL: undefined };
 }
 
 /** Refused at start: exit 14, one line `eimza: error [code]: detail` on stderr, nothing else. */
