@@ -4,7 +4,7 @@
 // faster: every CLI call and every test that spawns one pays that start). cli/eimza.js uses the
 // bundle only while it is newer than every source file, else runs the sources through tsx.
 // Run by `npm install` (prepare) and by `npm test`; a failure here only costs speed.
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -26,6 +26,8 @@ try {
     sourcemap: 'linked',
     logLevel: 'warning',
   });
+  // The embedded database's worker thread is loaded by URL beside the module that starts it.
+  copyFileSync(path.join(root, 'src', 'store', 'pglite-worker.mjs'), path.join(path.dirname(BUNDLE), 'pglite-worker.mjs'));
 } catch (e) {
   process.stderr.write(`eimza: the CLI bundle was not built (${e instanceof Error ? e.message : String(e)}); eimza runs from its sources instead\n`);
 }

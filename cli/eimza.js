@@ -9,13 +9,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = path.join(root, 'node_modules', '.cache', 'eimza', 'eimza.mjs');
 
-/** Newest modification time of the .ts files under `dir` (a few hundred stat calls: milliseconds). */
+/** Newest modification time of the .ts and .mjs files under `dir` (a few hundred stat calls: milliseconds). */
 function newestSource(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(file));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(file).mtimeMs);
+    else if (entry.name.endsWith('.ts') || entry.name.endsWith('.mjs')) newest = Math.max(newest, statSync(file).mtimeMs);
   }
   return newest;
 }

@@ -18,7 +18,7 @@ import { DEFAULT_PKI_SETTINGS, mergePkiSettings, type PkiSettings } from './poli
 import { KeyRegistry, type HsmErrorHook } from './signing/registry.js';
 import { createSoftwareKeyStore } from './signing/software.js';
 import type { KeyStore } from './signing/types.js';
-import { openDatabase, type DatabaseTarget, type Db } from './store/database.js';
+import { embeddedDatabaseMemory, openDatabase, type DatabaseTarget, type Db } from './store/database.js';
 import { createHolderNotices, queueExpiryWarnings } from './notify/outbox.js';
 import { NotificationSender, type NotifyLog } from './notify/sender.js';
 import { createActivationCodeSender } from './notify/activation-code.js';
@@ -82,6 +82,7 @@ export async function openContext(config: Config, options: ContextOptions = {}):
     crlPublications: () => crl?.publications() ?? [],
     queuedNotifications: () => countQueuedNotifications(db),
     queuedBatchItems: () => countQueuedBatchItems(db),
+    embeddedDatabaseMemory: () => embeddedDatabaseMemory(db),
   });
   const keys = buildKeyRegistry(config, (operation) => metrics.hsmError(operation));
   const cas = new CaDirectory(db, keys);

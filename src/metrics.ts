@@ -12,6 +12,8 @@ export interface MetricSources {
   queuedNotifications(): Promise<number>;
   /** Bulk-issuance items waiting for their certificate. */
   queuedBatchItems(): Promise<number>;
+  /** The embedded database thread's memory (null on PostgreSQL). */
+  embeddedDatabaseMemory(): Promise<{ webAssembly: number; heap: number } | null>;
 }
 
 export const OCSP_RESULTS: readonly OcspResult[] = ['good', 'revoked', 'unknown', 'mixed', 'malformed', 'unauthorized', 'tryLater', 'internalError'];
@@ -87,6 +89,20 @@ export class ServiceMetrics implements CaMetrics {
       registers,
       async collect() {
         this.set(await sources.queuedBatchItems().catch(() => Number.NaN));
+      },
+    });
+    new Gauge({
+      name: 'eimza_embedded_database_memory_bytes',
+      help: "The embedded database's thread (PGlite): its WebAssembly memory and its JavaScript heap; absent on PostgreSQL",
+      labelNames: ['area'],
+      registers,
+      async collect() {
+        const memory = await sources.embeddedDatabaseMemory().catch(() => null);
+        this.reset();
+        if (memory) {
+          this.set({ area: 'webassembly' }, memory.webAssembly);
+          this.set({ area: 'heap' }, memory.heap);
+        }
       },
     });
   }

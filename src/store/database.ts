@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   Kysely,
   type Transaction,
-  PGliteDialect,
+  PGliteAdapter,
   PostgresDialect,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type Dialect,
   sql,
   type DatabaseConnection,
   type Driver,
@@ -17,6 +19,7 @@ import pg from 'pg';
 import { migrations } from '../../migrations/index.js';
 import { CaError } from '../errors.js';
 import { databaseUnavailable, isDatabaseUnavailable } from './pg-errors.js';
+import { PGliteThread, PGliteThreadDriver } from './pglite-thread.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -26,9 +29,9 @@ export type DatabaseTarget =
   | { kind: 'postgres'; url: string; schema?: string; poolSize?: number };
 
 /**
- * PGlite is one connection. Kysely's PGlite driver hands that connection to every caller at
- * once, so two concurrent transactions would interleave on it; this mutex makes callers take
- * turns (a query or a whole transaction at a time), as a pool of size one would.
+ * PGlite is one connection (one session, on its own thread: pglite-thread.ts). Given to every
+ * caller at once, two concurrent transactions would interleave on it; this mutex makes callers
+ * take turns (a query or a whole transaction at a time), as a pool of size one would.
  */
 class SerializedDriver implements Driver {
   private queue: Promise<void> = Promise.resolve();
@@ -72,9 +75,20 @@ class SerializedDriver implements Driver {
   }
 }
 
-class SerializedPGliteDialect extends PGliteDialect {
-  override createDriver(): Driver {
-    return new SerializedDriver(super.createDriver());
+/** Postgres SQL and introspection over the embedded database's thread, one caller at a time. */
+class EmbeddedDialect implements Dialect {
+  constructor(private readonly thread: PGliteThread) {}
+  createAdapter() {
+    return new PGliteAdapter();
+  }
+  createDriver(): Driver {
+    return new SerializedDriver(new PGliteThreadDriver(this.thread));
+  }
+  createIntrospector(db: Kysely<unknown>) {
+    return new PostgresIntrospector(db);
+  }
+  createQueryCompiler() {
+    return new PostgresQueryCompiler();
   }
 }
 
@@ -90,7 +104,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
 }
 
 /** The PGlite behind an embedded Db: multi-statement SQL (a job queue's own schema) needs exec(). */
-const embedded = new WeakMap<Db, PGlite>();
+const embedded = new WeakMap<Db, PGliteThread>();
 
 /**
  * SQL given as text (for a library that speaks SQL itself, such as the job queue): with values
@@ -98,30 +112,32 @@ const embedded = new WeakMap<Db, PGlite>();
  * on PGlite, in this Db's turn on its one connection).
  */
 export async function executeRaw(db: Db | Transaction<Database>, text: string, values: readonly unknown[] = []): Promise<{ rows: unknown[] }> {
-  const pglite = embedded.get(db as Db);
-  if (pglite && values.length === 0) {
-    return db.connection().execute(async () => {
-      const results = await pglite.exec(text);
-      return { rows: results[results.length - 1]?.rows ?? [] };
-    });
+  const thread = embedded.get(db as Db);
+  if (thread && values.length === 0) {
+    return db.connection().execute(async () => ({ rows: (await thread.exec(text)).rows }));
   }
   const result = await db.executeQuery(CompiledQuery.raw(text, [...values]));
   return { rows: result.rows as unknown[] };
 }
 
+/** Memory of the embedded database's thread, bytes; null for PostgreSQL. */
+export async function embeddedDatabaseMemory(db: Db): Promise<{ webAssembly: number; heap: number } | null> {
+  return (await embedded.get(db)?.memory()) ?? null;
+}
+
 async function openPglite(directory: string | null): Promise<Db> {
-  let pglite: PGlite;
+  let thread: PGliteThread;
   try {
     if (directory) mkdirSync(directory, { recursive: true });
-    pglite = directory ? await PGlite.create(directory) : await PGlite.create();
+    thread = await PGliteThread.open(directory);
   } catch (cause) {
     throw new CaError('internal', `cannot open the embedded database${directory ? ` in ${directory}` : ''}`, {
       code: 'embeddedDatabaseFailed',
       cause,
     });
   }
-  const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect({ pglite }) });
-  embedded.set(db, pglite);
+  const db = new Kysely<Database>({ dialect: new EmbeddedDialect(thread) });
+  embedded.set(db, thread);
   return db;
 }
 

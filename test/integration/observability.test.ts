@@ -16,6 +16,7 @@ import { createPkcs11KeyStore, ensureSoftHsmToken } from '../../hsm/index.js';
 import { operationContext, runOperation } from '../../src/admin/operations.js';
 import { checkReadiness } from '../../src/ca/readiness.js';
 import { openTestContext } from '../helpers/context.js';
+import { testDatabaseKind } from '../helpers/env.js';
 import { openPkiFixture, type PkiFixture } from '../helpers/pki.js';
 
 /**
@@ -106,6 +107,13 @@ describe('GET /metrics', () => {
     expect(sample(after, 'eimza_hsm_errors_total', { operation: 'sign' })).toBe(0);
     expect(sample(after, 'eimza_notifications_queued')).toBeGreaterThanOrEqual(0);
     expect(sample(after, 'eimza_batch_items_queued')).toBe(0); // no batch submitted here
+    // The embedded database's thread reports its memory; PostgreSQL has no such thread here.
+    if (testDatabaseKind === 'postgres') {
+      expect(sample(after, 'eimza_embedded_database_memory_bytes', { area: 'webassembly' })).toBeUndefined();
+    } else {
+      expect(sample(after, 'eimza_embedded_database_memory_bytes', { area: 'webassembly' })).toBeGreaterThan(64 * 1024 * 1024);
+      expect(sample(after, 'eimza_embedded_database_memory_bytes', { area: 'heap' })).toBeGreaterThan(0);
+    }
     // Node's own metrics are there too.
     expect(sample(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(after).toContain('nodejs_eventloop_lag_seconds');
@@ -125,7 +133,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts key store calls that fail with hsmUnavailable', async () => {
-    const metrics = new ServiceMetrics({ now: () => new Date(), crlPublications: () => [], queuedNotifications: async () => 0, queuedBatchItems: async () => 0 });
+    const metrics = new ServiceMetrics({ now: () => new Date(), crlPublications: () => [], queuedNotifications: async () => 0, queuedBatchItems: async () => 0, embeddedDatabaseMemory: async () => null });
     const broken: Signer = {
       keyUri: 'file:broken',
       algorithm: { kind: 'ec', curve: 'P-256' },
