@@ -1,7 +1,6 @@
 import type { CaDirectory } from '../ca/directory.js';
 import type { Clock } from '../clock.js';
 import type { CertificateRecord } from '../domain/certificate.js';
-import type { Serial } from '../domain/serial.js';
 import { isCaError, isTransient } from '../errors.js';
 import type { RevocationSettings } from '../policy/settings.js';
 import { findCertificate, findCertificatesBySerial } from '../store/certificates.js';
@@ -14,6 +13,7 @@ import {
   parseOcspRequest,
   signOcspResponse,
   type OcspCertId,
+  type OcspCertStatus,
   type OcspHash as OcspHashName,
   type ParsedOcspRequest,
 } from '../x509/ocsp.js';
@@ -22,7 +22,6 @@ import { assembleStored, ocspStatusOf, presignResponses, responseWindow } from '
 
 /** What an answer said, for the metrics: the certificate's status (mixed: several differing), or the error status. */
 export type OcspResult = 'good' | 'revoked' | 'unknown' | 'mixed' | 'malformed' | 'unauthorized' | 'tryLater' | 'internalError';
-type CertResult = 'good' | 'revoked' | 'unknown';
 
 /** An answer ready to send, and until when it may be sent as is. */
 export interface OcspAnswer {
@@ -35,7 +34,8 @@ export interface OcspAnswer {
 
 interface CachedAnswer {
   der: Uint8Array;
-  result: CertResult;
+  /** What the answer says, also the status a request with a nonce for this certificate is told. */
+  status: OcspCertStatus;
   thisUpdate: Date;
   nextUpdate: Date;
   /** Served as is until then; after it the answer is read or signed again. */
@@ -91,7 +91,7 @@ export class OcspResponder {
     if (requestDer.length > MAX_CACHED_REQUEST_BYTES || this.issuersGeneration !== this.opts.cas.generation) return null;
     const hit = this.byRequest.get(Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.length).toString('latin1'));
     if (!hit || this.cache.get(hit.key) !== hit.answer || this.opts.clock.now().getTime() >= hit.answer.serveUntil) return null;
-    return { der: hit.answer.der, result: hit.answer.result, thisUpdate: hit.answer.thisUpdate, nextUpdate: hit.answer.nextUpdate };
+    return { der: hit.answer.der, result: hit.answer.status.kind, thisUpdate: hit.answer.thisUpdate, nextUpdate: hit.answer.nextUpdate };
   }
 
   /** Answers one DER OCSPRequest with DER OCSPResponse bytes; never throws for bad input. */
@@ -113,7 +113,7 @@ export class OcspResponder {
         if (cached) {
           const key = `${first.serial}:${first.hash}`;
           if (this.cache.get(key) === cached && requestDer.length <= MAX_CACHED_REQUEST_BYTES) this.rememberRequest(requestDer, key, cached);
-          return { der: cached.der, result: cached.result, thisUpdate: cached.thisUpdate, nextUpdate: cached.nextUpdate };
+          return { der: cached.der, result: cached.status.kind, thisUpdate: cached.thisUpdate, nextUpdate: cached.nextUpdate };
         }
         // null: never issued, in issuance, or another CA's: already looked up, so say unknown.
         const live = await this.signLive(index, issuer, request, true);
@@ -187,7 +187,7 @@ export class OcspResponder {
     const { algorithm } = await issuer.ca.ocspSigner();
     for (const s of stored) {
       const der = assembleStored(issuer, s, algorithm);
-      this.remember(`${s.serial}:${s.hash}`, { der, result: certResultOf(der), thisUpdate: s.thisUpdate, nextUpdate: s.nextUpdate });
+      this.remember(`${s.serial}:${s.hash}`, { der, status: certStatusOf(der), thisUpdate: s.thisUpdate, nextUpdate: s.nextUpdate });
     }
   }
 
@@ -229,7 +229,7 @@ export class OcspResponder {
     if (stored && stored.caName === issuer.ca.record.name && this.servable(stored.thisUpdate, stored.nextUpdate, now)) {
       const signer = await issuer.ca.ocspSigner();
       const der = assembleStored(issuer, stored, signer.algorithm);
-      return remember({ der, result: certResultOf(der), thisUpdate: stored.thisUpdate, nextUpdate: stored.nextUpdate });
+      return remember({ der, status: certStatusOf(der), thisUpdate: stored.thisUpdate, nextUpdate: stored.nextUpdate });
     }
     const record = await findCertificate(this.opts.db, certId.serial);
     // Never issued, still in issuance, or issued by another of our CAs: `unknown`, signed live and
@@ -238,7 +238,7 @@ export class OcspResponder {
     const [fresh] = await presignResponses(issuer, record, [certId.hash!], responseWindow(now, this.opts.settings));
     await upsertOcspResponses(this.opts.db, [fresh!]);
     const signer = await issuer.ca.ocspSigner();
-    return remember({ der: assembleStored(issuer, fresh!, signer.algorithm), result: ocspStatusOf(record).kind, thisUpdate: fresh!.thisUpdate, nextUpdate: fresh!.nextUpdate });
+    return remember({ der: assembleStored(issuer, fresh!, signer.algorithm), status: ocspStatusOf(record), thisUpdate: fresh!.thisUpdate, nextUpdate: fresh!.nextUpdate });
   }
 
   private rememberRequest(requestDer: Uint8Array, key: string, answer: CachedAnswer): void {
@@ -266,13 +266,16 @@ export class OcspResponder {
     const window = responseWindow(now, this.opts.settings);
     const responses = [];
     for (const certId of request.certIds) {
-      let record: CertificateRecord | undefined;
-      // Only certificates of the signing responder's CA are answered; others in the same message are unknown.
+      let status: OcspCertStatus = { kind: 'unknown' };
+      // Only certificates of the signing responder's CA are answered; others in the same message
+      // are unknown. The status is the one a request without a nonce is given (memory, else the
+      // stored answer, else the database), so both agree and a nonce costs no database read;
+      // status changes evict it here at commit and on other nodes at the notification.
       if (!knownUnknown && index.find(certId) === issuer) {
-        record = await findCertificate(this.opts.db, certId.serial as Serial);
-        if (record && record.caName !== issuer.ca.record.name) record = undefined;
+        const cached = await this.cachedAnswer(issuer, { ...certId, hash: presignedHashOf(certId) });
+        if (cached) status = cached.status;
       }
-      responses.push({ certIdDer: certId.der, status: ocspStatusOf(record), ...window });
+      responses.push({ certIdDer: certId.der, status, ...window });
     }
     const signer = await issuer.ca.ocspSigner();
     const der = await signOcspResponse({ responderSpki: signer.publicKeySpki, producedAt: window.thisUpdate, responses, nonce: request.nonce }, signer, [issuer.responderCertificate]);
@@ -294,7 +297,12 @@ function uncacheable(der: Uint8Array, result: OcspResult): OcspAnswer {
 }
 
 /** The status in a single-response answer (read once, when the answer enters the cache). */
-function certResultOf(der: Uint8Array): CertResult {
-  return inspectOcspResponse(der).responses?.[0]?.status.kind ?? 'unknown';
+function certStatusOf(der: Uint8Array): OcspCertStatus {
+  return inspectOcspResponse(der).responses?.[0]?.status ?? { kind: 'unknown' };
+}
+
+/** The hash under which a certificate's answers are kept: the request's own when pre-signed for it. */
+function presignedHashOf(certId: OcspCertId): OcspHashName {
+  return certId.hash && (PRESIGNED_HASHES as readonly string[]).includes(certId.hash) ? certId.hash : PRESIGNED_HASHES[0]!;
 }
 
