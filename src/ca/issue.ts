@@ -113,11 +113,13 @@ async function subjectKeyOf(
 /**
  * The checks issueCertificate makes of a request before any CA work (decoding, key policy, proof
  * of possession), for a caller that must vet several requests before issuing any of them. Returns
- * the SHA-256 of the SubjectPublicKeyInfo, the key's identity in the certificate table.
+ * the SubjectPublicKeyInfo, whose possession is now proven (issue it as `{ provenPublicKey }`
+ * rather than parse and verify the CSR again), and its SHA-256, the key's identity in the
+ * certificate table.
  */
-export async function checkCsr(deps: Pick<CaDeps, 'settings'>, csr: string | Uint8Array): Promise<{ spkiSha256: Uint8Array }> {
+export async function checkCsr(deps: Pick<CaDeps, 'settings'>, csr: string | Uint8Array): Promise<{ subjectPublicKeyInfo: Uint8Array; spkiSha256: Uint8Array }> {
   const parsed = await parseCsrAsync(csr, (key) => checkKeyPolicy(key, deps.settings.keyPolicy));
-  return { spkiSha256: createHash('sha256').update(parsed.subjectPublicKeyInfo).digest() };
+  return { subjectPublicKeyInfo: parsed.subjectPublicKeyInfo, spkiSha256: createHash('sha256').update(parsed.subjectPublicKeyInfo).digest() };
 }
 
 function validityDays(requested: number | undefined, profileDefault: number): number {

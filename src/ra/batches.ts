@@ -176,7 +176,7 @@ export async function issueBatchItem(
   item: Pick<BatchItemRecord, 'profile' | 'holder' | 'csr'>,
 ): Promise<ItemOutcome> {
   try {
-    const { spkiSha256 } = await checkCsr(ra.ca, item.csr);
+    const { subjectPublicKeyInfo, spkiSha256 } = await checkCsr(ra.ca, item.csr);
     const known = await certificatesOfKey(ra.ca.db, spkiSha256);
     const ours = known.find((c) => c.batch === tag && (c.status === 'active' || c.status === 'suspended'));
     if (ours) return { serial: ours.serial }; // signed and stored before the worker died
@@ -190,7 +190,8 @@ export async function issueBatchItem(
     }
     const issued = await issueCertificate(ra.ca, {
       profile: item.profile,
-      csr: item.csr,
+      // Checked above (decoding, key policy, signature): not parsed and verified a second time.
+      csr: { provenPublicKey: subjectPublicKeyInfo },
       holder: item.holder as Holder,
       keyOnSecureDevice: true,
       actor,
