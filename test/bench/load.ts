@@ -35,7 +35,7 @@
  * 3. OCSP alone: load-client.ts in mode `ocsp`, the same users drawing only the OCSP kinds.
  * 4. The mixed run: load-client.ts in mode `mixed`. Meanwhile this process reads the server's
  *    VmRSS from /proc every second and its /metrics every 2 s (event-loop delay, V8 heap used,
- *    external memory: ArrayBuffers, which hold PGlite's WebAssembly memory).
+ *    external memory, and on PGlite the database thread's WebAssembly memory and heap).
  * 5. The peer: `openssl ocsp -index … -port …` (own P-256 CA and delegated responder, an index.txt
  *    with the same serials and statuses), checked like ours, then loaded by the same client in
  *    mode `ocsp`. openssl binds every interface, so it and its client run in a private network
@@ -47,9 +47,9 @@
  * Status-page requests come from 4096 loopback addresses (127.1.x.y), 50 each, as citizens do from
  * many: the page's per-address limit (60 a minute) is not what is measured.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -69,6 +69,7 @@ import { removeDir, tempDir } from '../helpers/env.js';
 import type { LatencySummary, LoadClientConfig, LoadMix, LoadResult, RouteResult } from './load-client.js';
 import { p256CsrDer } from './load-csrs.js';
 import { runPool } from './pool.js';
+import { closeNamespace, killEverything, launch, privateNamespace, runToEnd, stop, waitForOutput, type Namespace } from './processes.js';
 
 // ---- settings ------------------------------------------------------------------------------------
 
@@ -122,136 +123,9 @@ function phase(text: string): void {
 
 class BenchRefused extends Error {}
 
-// ---- child processes (as test/bench/ocsp.ts) -----------------------------------------------------
-
-const children = new Set<ChildProcess>();
-const namespaces = new Set<Namespace>();
-const hasSetpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
-
-/** A private network namespace (loopback only), or null for the machine's own network. */
-interface Namespace {
-  nsPath: string;
-  nsId: string;
-  holder: ChildProcess;
-}
-
-/** cmd wrapped so that it dies with us (setpriv --pdeathsig), in `where` (nsenter); the pid stays the command's. */
-function launch(
-  where: Namespace | null,
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; stdout?: 'pipe' | 'ignore' | number; stderr?: 'pipe' | 'ignore' | number } = {},
-): ChildProcess {
-  let full = [cmd, ...args];
-  if (where) full = ['nsenter', `--net=${where.nsPath}`, '--', ...full];
-  if (hasSetpriv) full = ['setpriv', '--pdeathsig', 'KILL', '--', ...full];
-  const child = spawn(full[0]!, full.slice(1), { cwd: ROOT, env: opts.env ?? process.env, stdio: ['ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  child.once('error', () => children.delete(child));
-  return child;
-}
-
-/** Resolves with the first match of `pattern` in the child's stdout/stderr; rejects on exit or timeout. */
-function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const finish = (error: Error | null, match?: RegExpExecArray) => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.stderr?.off('data', onData);
-      child.off('exit', onExit);
-      if (error) reject(error);
-      else resolve(match!);
-    };
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = pattern.exec(out);
-      if (m) finish(null, m);
-    };
-    const onExit = (code: number | null, signal: string | null) => finish(new Error(`${what} exited (${code ?? signal}) before it was ready:\n${out.slice(-2000)}`));
-    const timer = setTimeout(() => finish(new Error(`${what} not ready after ${timeoutMs / 1000} s:\n${out.slice(-2000)}`)), timeoutMs);
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', onExit);
-  });
-}
-
-function runToEnd(where: Namespace | null, cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const child = launch(where, cmd, args);
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      resolve({ code: null, stdout, stderr: `${stderr}${e.message}`, timedOut });
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL after graceMs. */
-async function stop(child: ChildProcess, graceMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-function pidsIn(ns: Namespace): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/ns/net`) === ns.nsId) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-function closeNamespace(ns: Namespace): void {
-  for (const pid of pidsIn(ns)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  namespaces.delete(ns);
-}
-
-async function privateNamespace(): Promise<Namespace> {
-  const holder = launch(null, 'unshare', ['-n', 'bash', '-c', `ip link set lo up && echo ready && exec sleep ${MAX_MINUTES * 60 + 60}`]);
-  await waitForOutput(holder, /^ready$/m, 10_000, 'network namespace');
-  const nsPath = `/proc/${holder.pid}/ns/net`;
-  const ns: Namespace = { nsPath, nsId: readlinkSync(nsPath), holder };
-  namespaces.add(ns);
-  if (ns.nsId === readlinkSync('/proc/self/ns/net')) throw new Error('unshare -n gave the machine network namespace');
-  const links = execFileSync('nsenter', [`--net=${nsPath}`, '--', 'ip', '-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n');
-  if (links.length !== 1 || links[0]!.split(':')[1]?.trim() !== 'lo') throw new Error(`the namespace has other links than lo: ${links.join('; ')}`);
-  return ns;
-}
+// ---- child processes (test/bench/processes.ts) ---------------------------------------------------
 
 let workToRemove: string | null = null;
-
-function killEverything(): void {
-  for (const child of children) child.kill('SIGKILL');
-  for (const ns of [...namespaces]) closeNamespace(ns);
-}
 
 process.on('exit', () => {
   killEverything();
@@ -491,7 +365,7 @@ interface Answer {
 async function askAll(where: Namespace | null, url: string, requestsFile: string, outFile: string, opts: { limit?: number; concurrency?: number } = {}): Promise<Answer[]> {
   const args = ['--import', 'tsx', WARM_CLIENT, url, requestsFile, outFile, '--concurrency', String(opts.concurrency ?? 4)];
   if (opts.limit !== undefined) args.push('--limit', String(opts.limit));
-  const r = await runToEnd(where, process.execPath, args, 200_000);
+  const r = await runToEnd(where, process.execPath, args, 200_000, { stderrTail: 20_000 });
   if (r.code !== 0) throw new Error(`warm-up client failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.slice(-2000)}`);
   const data = readFileSync(outFile);
   const answers: Answer[] = [];
@@ -569,18 +443,27 @@ interface Sample {
   heapUsed: number | null;
   /** V8 heap committed (heap total), MiB. */
   heapTotal: number | null;
-  /** process.memoryUsage().external, MiB: ArrayBuffers, and so PGlite's WebAssembly memory. */
+  /** process.memoryUsage().external of the server's main thread, MiB (ArrayBuffers). */
   external: number | null;
+  /** The embedded database thread (PGlite), MiB: its WebAssembly memory and its V8 heap used; null on PostgreSQL. */
+  dbWasm: number | null;
+  dbHeap: number | null;
   loopP99: number | null;
   loopMax: number | null;
+}
+
+/** First and last value of a memory figure over the samples that have it, "a → b". */
+function range(samples: Sample[], key: 'heapUsed' | 'external' | 'dbWasm' | 'dbHeap'): string {
+  const values = samples.map((s) => s[key]).filter((v): v is number => v !== null);
+  return values.length ? `${values[0]!.toFixed(0)} → ${values[values.length - 1]!.toFixed(0)}` : '-';
 }
 
 /** /metrics, the few gauges we read (prom-client resets the event-loop histogram at each scrape). */
 async function scrape(base: string): Promise<Omit<Sample, 't' | 'rss'>> {
   try {
     const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-    const g = (name: string) => {
-      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
+    const g = (name: string, labels = '(?:\\{[^}]*\\})?') => {
+      const m = new RegExp(`^${name}${labels} ([0-9.e+-]+)$`, 'm').exec(text);
       return m ? Number(m[1]) : null;
     };
     const mib = (v: number | null) => (v === null ? null : v / 2 ** 20);
@@ -589,11 +472,13 @@ async function scrape(base: string): Promise<Omit<Sample, 't' | 'rss'>> {
       heapUsed: mib(g('nodejs_heap_size_used_bytes')),
       heapTotal: mib(g('nodejs_heap_size_total_bytes')),
       external: mib(g('nodejs_external_memory_bytes')),
+      dbWasm: mib(g('eimza_embedded_database_memory_bytes', '\\{area="webassembly"\\}')),
+      dbHeap: mib(g('eimza_embedded_database_memory_bytes', '\\{area="heap"\\}')),
       loopP99: msOf(g('nodejs_eventloop_lag_p99_seconds')),
       loopMax: msOf(g('nodejs_eventloop_lag_max_seconds')),
     };
   } catch {
-    return { heapUsed: null, heapTotal: null, external: null, loopP99: null, loopMax: null };
+    return { heapUsed: null, heapTotal: null, external: null, dbWasm: null, dbHeap: null, loopP99: null, loopMax: null };
   }
 }
 
@@ -623,7 +508,7 @@ async function runClient(
   let workerCpu = NaN;
   let sampling: NodeJS.Timeout | null = null;
   let scraping: NodeJS.Timeout | null = null;
-  let lastScrape: Awaited<ReturnType<typeof scrape>> = { heapUsed: null, heapTotal: null, external: null, loopP99: null, loopMax: null };
+  let lastScrape: Awaited<ReturnType<typeof scrape>> = { heapUsed: null, heapTotal: null, external: null, dbWasm: null, dbHeap: null, loopP99: null, loopMax: null };
   const sample = () => samples.push({ t: (Date.now() - windowStart) / 1000, rss: memory(server.pid).rss, ...lastScrape });
   const done = new Promise<void>((resolve, reject) => {
     let out = '';
@@ -741,7 +626,7 @@ async function makeCsrs(work: string, count: number): Promise<string[]> {
       const file = path.join(work, `csrs-${k}.txt`);
       files.push(file);
       const n = Math.ceil(count / procs);
-      const r = await runToEnd(null, process.execPath, ['--import', 'tsx', CSR_MAKER, String(n), file], 30 * 60_000);
+      const r = await runToEnd(null, process.execPath, ['--import', 'tsx', CSR_MAKER, String(n), file], 30 * 60_000, { stderrTail: 20_000 });
       if (r.code !== 0) throw new Error(`load-csrs.ts failed: ${r.stderr.slice(-1000)}`);
     }),
   );
@@ -922,8 +807,8 @@ async function main(): Promise<number> {
       );
       hwmEnd = memory(server.child.pid).hwm;
     } finally {
-      if (worker) await stop(worker);
-      await stop(server.child);
+      if (worker) await stop(worker, 15_000);
+      await stop(server.child, 15_000);
     }
     const serverLog = logErrors(logFile);
 
@@ -932,7 +817,7 @@ async function main(): Promise<number> {
     if (PEER_SECONDS > 0) {
       let ns: Namespace | null = null;
       try {
-        ns = await privateNamespace();
+        ns = await privateNamespace(MAX_MINUTES);
       } catch (e) {
         notes.push(`no private network namespace (${e instanceof Error ? e.message.split('\n')[0] : String(e)}; needs root): openssl ocsp, which binds every interface, is not run`);
       }
@@ -1047,16 +932,17 @@ async function main(): Promise<number> {
     const heap = mixed.samples.filter((s) => s.heapUsed !== null);
     console.log(
       `server RSS: start ${mixed.windowStartRss.toFixed(0)} MiB (after warm-up), end ${mixed.windowEndRss.toFixed(0)} MiB, peak in the window ${peak.toFixed(0)} MiB ` +
-        `(VmHWM since start ${hwmEnd.toFixed(0)} MiB)${heap.length ? `; V8 heap used ${heap[0]!.heapUsed!.toFixed(0)} → ${heap[heap.length - 1]!.heapUsed!.toFixed(0)} MiB, external (ArrayBuffers, PGlite's WebAssembly memory) ${heap[0]!.external?.toFixed(0) ?? '-'} → ${heap[heap.length - 1]!.external?.toFixed(0) ?? '-'} MiB` : ''}`,
+        `(VmHWM since start ${hwmEnd.toFixed(0)} MiB)${heap.length ? `; main thread V8 heap used ${range(heap, 'heapUsed')} MiB, external ${range(heap, 'external')} MiB` : ''}` +
+        (heap.some((s) => s.dbWasm !== null) ? `; database thread (PGlite) WebAssembly memory ${range(heap, 'dbWasm')} MiB, V8 heap used ${range(heap, 'dbHeap')} MiB` : ''),
     );
     if (SECONDS >= 120) {
       const perMinute: string[] = [];
       for (let m = 0; m * 60 <= SECONDS; m++) {
         const s = mixed.samples.find((x) => x.t >= m * 60);
-        if (s) perMinute.push(`${m}:${[s.rss, s.heapTotal, s.heapUsed, s.external].map((v) => (v === null ? '-' : v.toFixed(0))).join('/')}`);
+        if (s) perMinute.push(`${m}:${[s.rss, s.heapTotal, s.heapUsed, s.external, s.dbWasm, s.dbHeap].map((v) => (v === null ? '-' : v.toFixed(0))).join('/')}`);
       }
       perMinute.push(`end:${mixed.windowEndRss.toFixed(0)}`);
-      console.log(`server RSS/V8 heap total/V8 heap used/external per minute (MiB): ${perMinute.join(' ')}`);
+      console.log(`server RSS/V8 heap total/V8 heap used/external/database WebAssembly/database heap per minute (MiB): ${perMinute.join(' ')}`);
       // A least-squares slope over the second half of the window: growth that has not levelled off.
       const late = mixed.samples.filter((x) => x.t >= SECONDS / 2 && Number.isFinite(x.rss));
       if (late.length > 10) {

@@ -42,9 +42,9 @@
  * Helpers: test/bench/ocsp-wrk.lua (wrk script), ocsp-client.ts (warm-up client), ocsp-bare.ts
  * (bare server). --cpu-prof DIR runs the server child with node --cpu-prof (one .cpuprofile).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,6 +63,7 @@ import { decodePemOrDer } from '../../src/x509/pem.js';
 import { makeP256Csr } from '../helpers/fast-csr.js';
 import { removeDir, tempDir } from '../helpers/env.js';
 import { runPool } from './pool.js';
+import { closeNamespace, killEverything, launch, pidsIn, privateNamespace, runToEnd, stop, waitForOutput, type Namespace } from './processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -113,136 +114,10 @@ class BenchRefused extends Error {}
 
 // ---- child processes -----------------------------------------------------------------------------
 
-const children = new Set<ChildProcess>();
-const namespaces = new Set<Namespace>();
-const hasSetpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
-
-/** A network to run a child in: a private namespace with loopback only, or the machine's own. */
-interface Namespace {
-  label: string;
-  /** /proc/PID/ns/net of the namespace's holder process; null: the machine's network. */
-  nsPath: string | null;
-  /** readlink of nsPath ("net:[inode]"), to find every process inside. */
-  nsId: string | null;
-  holder: ChildProcess | null;
-}
-
 const MACHINE_LOOPBACK: Namespace = { label: 'loopback', nsPath: null, nsId: null, holder: null };
-
-/** cmd wrapped so that it dies with us (setpriv --pdeathsig) and runs in `where` (nsenter). */
-function wrap(where: Namespace, cmd: string, args: string[]): [string, string[]] {
-  let full = [cmd, ...args];
-  if (where.nsPath) full = ['nsenter', `--net=${where.nsPath}`, '--', ...full];
-  if (hasSetpriv) full = ['setpriv', '--pdeathsig', 'KILL', '--', ...full];
-  return [full[0]!, full.slice(1)];
-}
-
-function launch(
-  where: Namespace,
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; stdout?: 'pipe' | 'ignore' | number; stderr?: 'pipe' | 'ignore' | number } = {},
-): ChildProcess {
-  const [file, argv] = wrap(where, cmd, args);
-  const child = spawn(file, argv, { cwd: ROOT, env: opts.env ?? process.env, stdio: ['ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  child.once('error', () => children.delete(child));
-  return child;
-}
-
-/** Resolves with the first match of `pattern` in the child's output; rejects on exit or timeout. */
-function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const finish = (error: Error | null, match?: RegExpExecArray) => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.stderr?.off('data', onData);
-      child.off('exit', onExit);
-      if (error) reject(error);
-      else resolve(match!);
-    };
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = pattern.exec(out);
-      if (m) finish(null, m);
-    };
-    const onExit = (code: number | null, signal: string | null) => finish(new Error(`${what} exited (${code ?? signal}) before it was ready:\n${out.slice(-2000)}`));
-    const timer = setTimeout(() => finish(new Error(`${what} not ready after ${timeoutMs / 1000} s:\n${out.slice(-2000)}`)), timeoutMs);
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', onExit);
-  });
-}
-
-/** Runs a child to its end, killed after timeoutMs. */
-function runToEnd(where: Namespace, cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const child = launch(where, cmd, args);
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      resolve({ code: null, stdout, stderr: `${stderr}${e.message}`, timedOut });
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL after graceMs. */
-async function stop(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Every process inside one of our namespaces (the holder, and whatever was started there). */
-function pidsIn(ns: Namespace): number[] {
-  if (!ns.nsId) return [];
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/ns/net`) === ns.nsId) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return pids;
-}
-
-function killNamespace(ns: Namespace): void {
-  for (const pid of pidsIn(ns)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  namespaces.delete(ns);
-}
 
 /** The temporary folder, removed at exit however the run ends (unless --keep). */
 let workToRemove: string | null = null;
-
-function killEverything(): void {
-  for (const child of children) child.kill('SIGKILL');
-  for (const ns of [...namespaces]) killNamespace(ns);
-}
 
 process.on('exit', () => {
   killEverything();
@@ -259,27 +134,6 @@ const watchdog = setTimeout(() => {
   process.exit(2);
 }, MAX_MINUTES * MINUTE_MS);
 watchdog.unref();
-
-/** A private network namespace with only `lo` (up): unshare -n, held by a sleeping process. */
-async function privateNamespace(name: string): Promise<Namespace> {
-  const holder = launch(MACHINE_LOOPBACK, 'unshare', ['-n', 'bash', '-c', `ip link set lo up && echo ready && exec sleep ${Math.ceil(MAX_MINUTES * 60) + 60}`]);
-  await waitForOutput(holder, /^ready$/m, 10_000, `network namespace for ${name}`);
-  const nsPath = `/proc/${holder.pid}/ns/net`;
-  const ns: Namespace = { label: 'netns', nsPath, nsId: readlinkSync(nsPath), holder };
-  namespaces.add(ns);
-  if (ns.nsId === readlinkSync('/proc/self/ns/net')) throw new Error('unshare -n gave the machine network namespace');
-  const links = execFileSync('nsenter', [`--net=${nsPath}`, '--', 'ip', '-o', 'link', 'show'], { encoding: 'utf8' });
-  const names = links
-    .trim()
-    .split('\n')
-    .map((l) => l.split(':')[1]?.trim());
-  if (names.length !== 1 || names[0] !== 'lo') throw new Error(`namespace for ${name} has other links than lo: ${names.join(', ')}`);
-  return ns;
-}
-
-function closeNamespace(ns: Namespace): void {
-  if (ns.nsId) killNamespace(ns);
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -718,7 +572,7 @@ interface OpensslMode {
  * (wrong answers refuse the whole benchmark; an optional mode that answers nothing is left out).
  */
 async function checkOpenssl(mode: OpensslMode, files: OpensslFiles, requestsFile: string, work: string, population: Population): Promise<void> {
-  const where = await privateNamespace(mode.label);
+  const where = await privateNamespace(MAX_MINUTES, mode.label);
   const port = 8090;
   const server = startOpenssl(where, files, mode.extra, port, path.join(work, `openssl-check${mode.extra.join('')}.log`));
   try {
@@ -750,7 +604,7 @@ async function checkOpenssl(mode: OpensslMode, files: OpensslFiles, requestsFile
 /** `openssl ocsp` started afresh for each run: once a client has closed on it, it answers no more. */
 async function benchOpenssl(mode: OpensslMode, files: OpensslFiles, requestsFile: string, work: string): Promise<void> {
   if (!mode.works) return;
-  const where = await privateNamespace(mode.label);
+  const where = await privateNamespace(MAX_MINUTES, mode.label);
   try {
     let port = 8090;
     for (const c of CONNECTIONS) {
@@ -882,7 +736,7 @@ async function main(): Promise<number> {
 
     let canNamespace = true;
     try {
-      closeNamespace(await privateNamespace('check'));
+      closeNamespace(await privateNamespace(MAX_MINUTES, 'check'));
     } catch (e) {
       canNamespace = false;
       notes.push(`no private network namespace (${e instanceof Error ? e.message.split('\n')[0] : String(e)}; needs root): openssl ocsp, which binds every interface, is not run`);
@@ -905,14 +759,14 @@ async function main(): Promise<number> {
     ];
     if (canNamespace) for (const mode of opensslModes) await checkOpenssl(mode, files, opensslRequests, work, population);
 
-    const oursNet = sameAsOpenssl ? await privateNamespace('e-imza') : MACHINE_LOOPBACK;
+    const oursNet = sameAsOpenssl ? await privateNamespace(MAX_MINUTES, 'e-imza') : MACHINE_LOOPBACK;
     let length: number;
     try {
       length = await benchOurs(oursNet, dataDir, childEnv, oursRequests, work, population);
     } finally {
       closeNamespace(oursNet);
     }
-    const bareNet = sameAsOpenssl ? await privateNamespace('bare') : MACHINE_LOOPBACK;
+    const bareNet = sameAsOpenssl ? await privateNamespace(MAX_MINUTES, 'bare') : MACHINE_LOOPBACK;
     try {
       await benchBare(bareNet, length, oursRequests, work);
     } finally {
