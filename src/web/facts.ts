@@ -86,6 +86,29 @@ export function subjectFacts(subjectNameDer: Uint8Array): SubjectFacts {
 }
 
 /**
+ * Decoded certificates by serial. A certificate never changes, and decoding one (pkijs) was the
+ * largest single cost of the status page: 13% of the server's thread under bench:load. Kept only
+ * while the bytes are the same, and the oldest tenth dropped when full.
+ */
+const INSPECTED_MAX = 10_000;
+const inspected = new Map<string, { der: Uint8Array; info: ReturnType<typeof inspectCertificate> }>();
+
+function inspectOnce(serial: string, der: Uint8Array): ReturnType<typeof inspectCertificate> {
+  const hit = inspected.get(serial);
+  if (hit && Buffer.from(hit.der.buffer, hit.der.byteOffset, hit.der.byteLength).equals(der)) return hit.info;
+  const info = inspectCertificate(der);
+  inspected.set(serial, { der, info });
+  if (inspected.size > INSPECTED_MAX) {
+    let drop = INSPECTED_MAX / 10;
+    for (const key of inspected.keys()) {
+      if (drop-- <= 0) break;
+      inspected.delete(key);
+    }
+  }
+  return info;
+}
+
+/**
  * The facts of one of our certificates, or null when it was never issued (no record, still
  * reserved: OCSP says unknown) or its CA is not loaded.
  */
@@ -93,7 +116,7 @@ export function certificateFacts(record: CertificateRecord | undefined, cas: rea
   const { status, ocsp } = publicStatus(record, now);
   const ca = record && cas.find((c) => c.record.name === record.caName);
   if (!record || !record.der || status.kind === 'notIssued' || !ca) return null;
-  const info = inspectCertificate(record.der);
+  const info = inspectOnce(record.serial, record.der);
   return {
     serial: record.serial,
     profile: record.profile,
