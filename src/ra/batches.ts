@@ -132,11 +132,12 @@ async function runChunkOnce(ra: RaDeps, job: { batchId: string; from: number; to
     while (next < items.length) {
       const item = items[next++]!;
       const now = ra.ca.clock.now();
-      if (!(await inTransaction(ra.ca.db, ({ tx }) => claimBatchItem(tx, batch.id, item.seq, now, new Date(now.getTime() + ITEM_LEASE_MS))))) continue;
+      // The claim and the answer are one UPDATE each, atomic on their own: no BEGIN/COMMIT round trips.
+      if (!(await claimBatchItem(ra.ca.db, batch.id, item.seq, now, new Date(now.getTime() + ITEM_LEASE_MS)))) continue;
       // The item is ours for its lease: if the database or HSM goes away now, keep it and try again
       // here (issueBatchItem may run twice) rather than leave it to wait for the lease to run out.
       const outcome = await whileTransient(() => issueBatchItem(ra, `batch:${batch.id}`, batch.principal, item));
-      await whileTransient(() => inTransaction(ra.ca.db, ({ tx }) => finishBatchItem(tx, batch.id, item.seq, outcome, ra.ca.clock.now())));
+      await whileTransient(() => finishBatchItem(ra.ca.db, batch.id, item.seq, outcome, ra.ca.clock.now()));
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
