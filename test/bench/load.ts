@@ -69,6 +69,7 @@ import { removeDir, tempDir } from '../helpers/env.js';
 import type { LatencySummary, LoadClientConfig, LoadMix, LoadResult, RouteResult } from './load-client.js';
 import { p256CsrDer } from './load-csrs.js';
 import { runPool } from './pool.js';
+import { opensslFiles, type IndexEntry } from './openssl-peer.js';
 import { closeNamespace, killEverything, launch, privateNamespace, runToEnd, stop, waitForOutput, type Namespace } from './processes.js';
 
 // ---- settings ------------------------------------------------------------------------------------
@@ -325,33 +326,15 @@ function readRequests(file: string): Buffer[] {
   return out;
 }
 
-// ---- the OpenSSL responder -----------------------------------------------------------------------
+// ---- the OpenSSL responder's index (files: openssl-peer.ts) -------------------------------------
 
-function utcTime(d: Date): string {
-  return `${d.toISOString().replace(/[-:T]/g, '').slice(2, 14)}Z`;
-}
-
-/** Its own P-256 CA and delegated responder (OCSPSigning), and an index.txt with our serials and statuses. */
-function opensslFiles(dir: string, p: Population): { caPem: string; respPem: string; respKey: string; index: string } {
-  mkdirSync(dir, { recursive: true });
-  const f = (name: string) => path.join(dir, name);
-  const run = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('ca.key'), '-subj', '/CN=Bench OpenSSL CA', '-days', '30',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f('ca.pem')]);
-  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('resp.key'), '-subj', '/CN=Bench OpenSSL OCSP responder', '-out', f('resp.csr')]);
-  writeFileSync(f('resp.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,OCSPSigning\n');
-  run(['x509', '-req', '-in', f('resp.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-days', '30', '-extfile', f('resp.ext'), '-out', f('resp.pem')]);
-  const lines = p.serials.map((serial, i) => {
-    const hex = (serial.length % 2 ? `0${serial}` : serial).toUpperCase();
-    const exp = utcTime(p.notAfter[i]!);
-    if (p.status[i] === 'active') return `V\t${exp}\t\t${hex}\tunknown\t/CN=bench ${i}`;
-    // openssl wants a hold instruction with certificateHold.
-    const why = p.status[i] === 'suspended' ? 'certificateHold,holdInstructionNone' : p.reason[i]!;
-    return `R\t${exp}\t${utcTime(p.revokedAt[i]!)},${why}\t${hex}\tunknown\t/CN=bench ${i}`;
-  });
-  writeFileSync(f('index.txt'), `${lines.join('\n')}\n`);
-  writeFileSync(f('index.txt.attr'), 'unique_subject = no\n');
-  return { caPem: f('ca.pem'), respPem: f('resp.pem'), respKey: f('resp.key'), index: f('index.txt') };
+/** Our population as index.txt lists it; openssl wants a hold instruction with certificateHold. */
+function indexEntries(p: Population): IndexEntry[] {
+  return p.serials.map((serial, i) => ({
+    serial,
+    notAfter: p.notAfter[i]!,
+    revoked: p.status[i] === 'active' ? null : { at: p.revokedAt[i]!, reason: p.status[i] === 'suspended' ? 'certificateHold,holdInstructionNone' : p.reason[i]! },
+  }));
 }
 
 // ---- answers -------------------------------------------------------------------------------------
@@ -823,7 +806,7 @@ async function main(): Promise<number> {
       }
       if (ns) {
         try {
-          const files = opensslFiles(path.join(work, 'openssl'), population);
+          const files = opensslFiles(path.join(work, 'openssl'), indexEntries(population));
           const ca = inspectCertificate(decodePemOrDer(readFileSync(files.caPem, 'utf8'), 'CERTIFICATE'));
           const osslPlain = path.join(work, 'ocsp-plain-openssl.bin');
           const osslNonce = path.join(work, 'ocsp-nonce-openssl.bin');

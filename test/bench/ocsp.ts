@@ -42,7 +42,7 @@
  * Helpers: test/bench/ocsp-wrk.lua (wrk script), ocsp-client.ts (warm-up client), ocsp-bare.ts
  * (bare server). --cpu-prof DIR runs the server child with node --cpu-prof (one .cpuprofile).
  */
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -63,6 +63,7 @@ import { decodePemOrDer } from '../../src/x509/pem.js';
 import { makeP256Csr } from '../helpers/fast-csr.js';
 import { removeDir, tempDir } from '../helpers/env.js';
 import { runPool } from './pool.js';
+import { opensslFiles, type IndexEntry, type OpensslFiles } from './openssl-peer.js';
 import { closeNamespace, killEverything, launch, pidsIn, privateNamespace, runToEnd, stop, waitForOutput, type Namespace } from './processes.js';
 
 const { values } = parseArgs({
@@ -261,34 +262,15 @@ function writeRequests(file: string, population: Population, caNameDer: Uint8Arr
   writeFileSync(file, Buffer.concat(parts));
 }
 
-// ---- the OpenSSL responder's files ---------------------------------------------------------------
+// ---- the OpenSSL responder's index (files: openssl-peer.ts) -------------------------------------
 
-/** UTCTime as `openssl ca` writes it in index.txt: YYMMDDHHMMSSZ. */
-function utcTime(d: Date): string {
-  return `${d.toISOString().replace(/[-:T]/g, '').slice(2, 14)}Z`;
-}
-
-/** A P-256 CA, a delegated responder (OCSPSigning) and an index.txt with our serials and statuses. */
-function opensslFiles(dir: string, population: Population): { caPem: string; respPem: string; respKey: string; index: string } {
-  mkdirSync(dir, { recursive: true });
-  const f = (name: string) => path.join(dir, name);
-  const run = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('ca.key'), '-subj', '/CN=Bench OpenSSL CA', '-days', '30',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f('ca.pem')]);
-  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('resp.key'), '-subj', '/CN=Bench OpenSSL OCSP responder', '-out', f('resp.csr')]);
-  writeFileSync(f('resp.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,OCSPSigning\n');
-  run(['x509', '-req', '-in', f('resp.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-days', '30', '-extfile', f('resp.ext'), '-out', f('resp.pem')]);
-  const lines = population.serials.map((serial, i) => {
-    // openssl looks a serial up as BN_bn2hex prints it: upper case, whole octets.
-    const hex = (serial.length % 2 ? `0${serial}` : serial).toUpperCase();
-    const exp = utcTime(population.notAfter[i]!);
-    return population.revoked[i]
-      ? `R\t${exp}\t${utcTime(population.revokedAt[i]!)},keyCompromise\t${hex}\tunknown\t/CN=bench ${i}`
-      : `V\t${exp}\t\t${hex}\tunknown\t/CN=bench ${i}`;
-  });
-  writeFileSync(f('index.txt'), `${lines.join('\n')}\n`);
-  writeFileSync(f('index.txt.attr'), 'unique_subject = no\n');
-  return { caPem: f('ca.pem'), respPem: f('resp.pem'), respKey: f('resp.key'), index: f('index.txt') };
+/** Our population as index.txt lists it: revoked ones keyCompromise. */
+function indexEntries(population: Population): IndexEntry[] {
+  return population.serials.map((serial, i) => ({
+    serial,
+    notAfter: population.notAfter[i]!,
+    revoked: population.revoked[i] ? { at: population.revokedAt[i]!, reason: 'keyCompromise' } : null,
+  }));
 }
 
 // ---- warm-up and checks --------------------------------------------------------------------------
@@ -529,8 +511,6 @@ async function benchBare(where: Namespace, length: number, requestsFile: string,
   }
 }
 
-type OpensslFiles = ReturnType<typeof opensslFiles>;
-
 /** One `openssl ocsp` responder in `where`; its output goes to a log file (a line per request). */
 function startOpenssl(where: Namespace, files: OpensslFiles, extra: string[], port: number, logFile: string): ChildProcess {
   const logFd = openSync(logFile, 'w');
@@ -729,7 +709,7 @@ async function main(): Promise<number> {
 
     const oursRequests = path.join(work, 'requests-eimza.bin');
     writeRequests(oursRequests, population, population.caNameDer, population.caSpki);
-    const files = opensslFiles(path.join(work, 'openssl'), population);
+    const files = opensslFiles(path.join(work, 'openssl'), indexEntries(population));
     const opensslCa = inspectCertificate(decodePemOrDer(readFileSync(files.caPem, 'utf8'), 'CERTIFICATE'));
     const opensslRequests = path.join(work, 'requests-openssl.bin');
     writeRequests(opensslRequests, population, opensslCa.subjectNameDer, opensslCa.subjectPublicKeySpki);
